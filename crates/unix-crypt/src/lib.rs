@@ -1,0 +1,1 @@
+//! Verify and create crypt(3) password hashes.
