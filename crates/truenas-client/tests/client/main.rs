@@ -1,0 +1,1 @@
+//! Integration tests against truenas-sim (one binary, modules per area).
