@@ -1,0 +1,200 @@
+//! The listener and the HTTP side: plain GETs, fault responses, the WebSocket upgrade.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::config::Fault;
+use crate::connection::{self, Framing};
+use crate::state::{Conn, Shared};
+use crate::unconfirmed;
+
+/// Longest request head we read before answering 431.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Accepts connections until `shutdown` flips.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let (shared, tls, mut stop) = (shared.clone(), tls.clone(), shutdown.clone());
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = stop.changed() => {}
+                        _ = handle(stream, peer, shared, tls) => {}
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        Some(acceptor) => {
+            if let Ok(s) = acceptor.accept(stream).await {
+                http(s, peer, shared).await;
+            }
+        }
+        None => http(stream, peer, shared).await,
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        self.header(name)
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+}
+
+/// Reads the request head; returns it and any bytes read past it.
+async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<(Request, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    let end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        if buf.len() > MAX_HEAD {
+            return None;
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let rest = buf[end + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split_whitespace();
+    let method = first.next()?.to_owned();
+    let path = first.next()?.to_owned();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Some((Request { method, path, headers }, rest))
+}
+
+async fn respond<S: AsyncWrite + Unpin>(s: &mut S, status: &str, extra: &[(&str, &str)], ctype: &str, body: &str) {
+    let mut out = format!("HTTP/1.1 {status}\r\nServer: truenas-sim\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    for (n, v) in extra {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    let _ = s.write_all(out.as_bytes()).await;
+    let _ = s.flush().await;
+    let _ = s.shutdown().await;
+}
+
+async fn http<S>(mut s: S, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let Some((req, rest)) = read_head(&mut s).await else {
+        respond(&mut s, "400 Bad Request", &[], "text/plain; charset=utf-8", "400: Bad Request").await;
+        return;
+    };
+    let path = req.path.split('?').next().unwrap_or_default().to_owned();
+    let faults = shared.faults();
+    for f in &faults {
+        match f {
+            Fault::Redirect(url) => {
+                respond(&mut s, "302 Found", &[("Location", url)], "text/html", "").await;
+                return;
+            }
+            Fault::HttpsRedirect => {
+                let host = req.header("host").unwrap_or("localhost");
+                let loc = format!("https://{host}{}", req.path);
+                respond(&mut s, "307 Temporary Redirect", &[("Location", &loc)], "text/html", "").await;
+                return;
+            }
+            Fault::Unauthorized => {
+                respond(&mut s, "401 Unauthorized", &[], "text/plain; charset=utf-8", "401: Unauthorized").await;
+                return;
+            }
+            _ => {}
+        }
+    }
+    let legacy_only = faults.contains(&Fault::LegacyOnly);
+    let not_found = "404: Not Found";
+    if legacy_only && path.starts_with("/api") {
+        respond(&mut s, "404 Not Found", &[], "text/plain; charset=utf-8", not_found).await;
+        return;
+    }
+    let versions = shared.version.api_versions();
+    let framing = match path.as_str() {
+        "/api/versions" => {
+            let visible: Vec<&str> = versions.iter().copied().filter(|v| *v != "v24.10").collect();
+            let body = serde_json::to_string(&visible).unwrap_or_default();
+            respond(&mut s, "200 OK", &[], "application/json; charset=utf-8", &body).await;
+            return;
+        }
+        "/api/boot_id" => {
+            let body = serde_json::to_string(&shared.boot_id).unwrap_or_default();
+            respond(&mut s, "200 OK", &[], "application/json; charset=utf-8", &body).await;
+            return;
+        }
+        "/websocket" => Framing::Legacy { connected: false },
+        "/api/current" => Framing::JsonRpc,
+        p if p.strip_prefix("/api/").is_some_and(|v| versions.contains(&v)) => Framing::JsonRpc,
+        _ => {
+            respond(&mut s, "404 Not Found", &[], "text/plain; charset=utf-8", not_found).await;
+            return;
+        }
+    };
+    let key = req.header("sec-websocket-key").map(str::to_owned);
+    let upgrade_ok = req.method == "GET"
+        && req.has_token("upgrade", "websocket")
+        && req.has_token("connection", "upgrade")
+        && req.header("sec-websocket-version") == Some("13");
+    let (true, Some(key)) = (upgrade_ok, key) else {
+        let body = "400: No WebSocket UPGRADE hdr: None\n Can \"Upgrade\" only to \"WebSocket\".";
+        respond(&mut s, "400 Bad Request", &[], "text/plain; charset=utf-8", body).await;
+        return;
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let head = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: truenas-sim\r\n\r\n"
+    );
+    if s.write_all(head.as_bytes()).await.is_err() || s.flush().await.is_err() {
+        return;
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(unconfirmed::TRANSPORT_MAX_MESSAGE))
+        .max_frame_size(Some(unconfirmed::TRANSPORT_MAX_MESSAGE));
+    let ws = WebSocketStream::from_partially_read(s, rest, Role::Server, Some(config)).await;
+    tracing::debug!(%peer, %path, "websocket connected");
+    let conn = Arc::new(Conn::new(shared, peer));
+    connection::run(ws, conn, framing).await;
+}
