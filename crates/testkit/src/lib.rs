@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod error;
+pub mod redis;
 pub mod smbd;
 
 pub use error::{Error, Result};
