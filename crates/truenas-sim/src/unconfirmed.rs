@@ -72,11 +72,11 @@ pub(crate) const OTPW_BYPASSES_EXPIRY: bool = true;
 
 /// Python `json` parse-error text approximated from serde_json's error position.
 pub(crate) fn python_json_error(text: &str, err: &serde_json::Error) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let line = err.line().max(1);
     let col = err.column().max(1);
-    // serde_json reports the column of the offending character (1-based); Python the same.
-    let char_pos: usize = text
-        .lines()
+    let mut pos: usize = text
+        .split('\n')
         .take(line - 1)
         .map(|l| l.chars().count() + 1)
         .sum::<usize>()
@@ -84,6 +84,14 @@ pub(crate) fn python_json_error(text: &str, err: &serde_json::Error) -> String {
         - 1;
     let msg = err.to_string();
     let what = if text.trim().is_empty() || msg.starts_with("expected value") || msg.starts_with("expected ident") {
+        // Python points at the start of the bad token; serde_json somewhere inside it.
+        pos = pos.min(chars.len());
+        while pos > 0 && chars[pos - 1].is_alphanumeric() {
+            pos -= 1;
+        }
+        if text.trim().is_empty() {
+            pos = chars.iter().take_while(|c| c.is_whitespace()).count();
+        }
         "Expecting value"
     } else if msg.starts_with("EOF while parsing a string") {
         "Unterminated string starting at"
@@ -96,8 +104,11 @@ pub(crate) fn python_json_error(text: &str, err: &serde_json::Error) -> String {
     } else {
         "Expecting ',' delimiter"
     };
-    let (line, col, char_pos) = if text.trim().is_empty() { (1, 1, 0) } else { (line, col, char_pos) };
-    format!("{what}: line {line} column {col} (char {char_pos})")
+    let pos = pos.min(chars.len());
+    let before = &chars[..pos];
+    let line = before.iter().filter(|c| **c == '\n').count() + 1;
+    let col = pos - before.iter().rposition(|c| *c == '\n').map_or(0, |i| i + 1) + 1;
+    format!("{what}: line {line} column {col} (char {pos})")
 }
 
 /// `~` filter: Python `re.search` for the subset `^ $ . * + ?` and literals (no regex crate).
