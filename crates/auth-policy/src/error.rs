@@ -44,11 +44,17 @@ impl Error {
     }
 
     pub(crate) fn config(setting: &'static str, reason: impl Into<String>) -> Self {
-        Error::Config { setting, reason: reason.into() }
+        Error::Config {
+            setting,
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn store(message: impl Into<String>) -> Self {
-        Error::Store { message: message.into(), source: None }
+        Error::Store {
+            message: message.into(),
+            source: None,
+        }
     }
 }
 

@@ -24,12 +24,12 @@
 //! }
 //! ```
 
-//TODO pub mod audit;
-//TODO pub mod eligibility;
+pub mod audit;
+pub mod eligibility;
 mod error;
-//TODO pub mod kinds;
+pub mod kinds;
 pub mod names;
-//TODO pub mod rules;
+pub mod rules;
 pub mod throttle;
 pub mod verifier;
 

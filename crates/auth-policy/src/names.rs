@@ -37,7 +37,7 @@ impl NameConfig {
 
     fn is_own(&self, name: &str) -> bool {
         let name = name.to_lowercase();
-        self.own_names.iter().any(|own| *own == name)
+        self.own_names.contains(&name)
     }
 }
 
@@ -103,8 +103,14 @@ pub fn resolve(
 ) -> Result<ResolvedName> {
     let canonical = canonicalize(typed, config)?;
     Ok(match lookup(&canonical) {
-        Some(user) => ResolvedName { key: user.clone(), user: Some(user) },
-        None => ResolvedName { key: canonical.to_lowercase(), user: None },
+        Some(user) => ResolvedName {
+            key: user.clone(),
+            user: Some(user),
+        },
+        None => ResolvedName {
+            key: canonical.to_lowercase(),
+            user: None,
+        },
     })
 }
 
@@ -179,7 +185,10 @@ mod tests {
     #[test]
     fn bad_names_are_refused() {
         for typed in ["", "   ", "WORKGROUP\\", "@REALM", "al\u{0}ice", "al\nice"] {
-            assert!(matches!(canonicalize(typed, &config()), Err(Error::InvalidName(_))), "{typed:?}");
+            assert!(
+                matches!(canonicalize(typed, &config()), Err(Error::InvalidName(_))),
+                "{typed:?}"
+            );
         }
         assert!(canonicalize(&"a".repeat(MAX_NAME_CHARS + 1), &config()).is_err());
     }

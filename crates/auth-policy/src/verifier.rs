@@ -29,8 +29,11 @@ pub enum VerifierKind {
 
 impl VerifierKind {
     /// Every kind, in the default order.
-    pub const ALL: [VerifierKind; 3] =
-        [VerifierKind::UserLogin, VerifierKind::SmbProbe, VerifierKind::CryptHash];
+    pub const ALL: [VerifierKind; 3] = [
+        VerifierKind::UserLogin,
+        VerifierKind::SmbProbe,
+        VerifierKind::CryptHash,
+    ];
 
     /// A stable name for logs and audit.
     pub fn as_str(self) -> &'static str {
@@ -73,7 +76,10 @@ pub struct Candidate {
 impl Candidate {
     /// A candidate without two-factor authentication.
     pub fn new(username: impl Into<String>) -> Self {
-        Candidate { username: username.into(), two_factor: false }
+        Candidate {
+            username: username.into(),
+            two_factor: false,
+        }
     }
 
     /// Marks the candidate as a two-factor user.
@@ -118,11 +124,17 @@ impl ChainConfig {
     pub fn new(order: impl IntoIterator<Item = VerifierKind>) -> Result<Self> {
         let order: Vec<_> = order.into_iter().collect();
         if order.is_empty() {
-            return Err(Error::config("verifier_chain", "at least one verifier is needed"));
+            return Err(Error::config(
+                "verifier_chain",
+                "at least one verifier is needed",
+            ));
         }
         let mut seen = HashSet::new();
         if let Some(dup) = order.iter().find(|k| !seen.insert(**k)) {
-            return Err(Error::config("verifier_chain", format!("`{dup}` is listed twice")));
+            return Err(Error::config(
+                "verifier_chain",
+                format!("`{dup}` is listed twice"),
+            ));
         }
         Ok(ChainConfig { order })
     }
@@ -187,7 +199,10 @@ pub struct Chain {
 impl fmt::Debug for Chain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Chain")
-            .field("order", &self.order.iter().map(|v| v.kind()).collect::<Vec<_>>())
+            .field(
+                "order",
+                &self.order.iter().map(|v| v.kind()).collect::<Vec<_>>(),
+            )
             .field("user_login", &self.user_login.is_some())
             .finish()
     }
@@ -204,11 +219,17 @@ impl Chain {
             .iter()
             .map(|&kind| {
                 find(kind).ok_or_else(|| {
-                    Error::config("verifier_chain", format!("no `{kind}` verifier is available"))
+                    Error::config(
+                        "verifier_chain",
+                        format!("no `{kind}` verifier is available"),
+                    )
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Chain { order, user_login: find(VerifierKind::UserLogin) })
+        Ok(Chain {
+            order,
+            user_login: find(VerifierKind::UserLogin),
+        })
     }
 
     /// Runs the chain for `candidate`. For a two-factor user only the login verifier runs; with
@@ -228,11 +249,22 @@ impl Chain {
             let kind = verifier.kind();
             let verdict = verifier.verify(candidate, password).await;
             tracing::debug!(verifier = verifier.name(), ?verdict, "verifier answered");
-            steps.push(Step { kind, verdict: verdict.clone() });
+            steps.push(Step {
+                kind,
+                verdict: verdict.clone(),
+            });
             match verdict {
-                Verdict::Accepted => return ChainRun { outcome: Outcome::Accepted { by: kind }, steps },
+                Verdict::Accepted => {
+                    return ChainRun {
+                        outcome: Outcome::Accepted { by: kind },
+                        steps,
+                    };
+                }
                 Verdict::Rejected if verifier.definitive() => {
-                    return ChainRun { outcome: Outcome::Rejected { by: kind }, steps };
+                    return ChainRun {
+                        outcome: Outcome::Rejected { by: kind },
+                        steps,
+                    };
                 }
                 Verdict::Rejected => soft_reject = soft_reject.or(Some(kind)),
                 Verdict::Unavailable(_) => {}
@@ -280,10 +312,16 @@ mod tests {
     /// verifier that accepts, or rejects definitively, decides; otherwise the first soft
     /// rejection stands; otherwise nobody could decide.
     fn oracle(plan: &[(VerifierKind, char)]) -> (Outcome, usize) {
-        let decisive = plan.iter().position(|&(k, c)| c == 'A' || (c == 'R' && k != VerifierKind::SmbProbe));
+        let decisive = plan
+            .iter()
+            .position(|&(k, c)| c == 'A' || (c == 'R' && k != VerifierKind::SmbProbe));
         if let Some(i) = decisive {
             let (by, c) = plan[i];
-            let outcome = if c == 'A' { Outcome::Accepted { by } } else { Outcome::Rejected { by } };
+            let outcome = if c == 'A' {
+                Outcome::Accepted { by }
+            } else {
+                Outcome::Rejected { by }
+            };
             return (outcome, i + 1);
         }
         match plan.iter().find(|&&(_, c)| c == 'R') {
@@ -316,11 +354,22 @@ mod tests {
         let fixed: Vec<Arc<Fixed>> = order
             .iter()
             .zip(verdicts)
-            .map(|(&kind, &c)| Arc::new(Fixed { kind, verdict: v(c), calls: AtomicUsize::new(0) }))
+            .map(|(&kind, &c)| {
+                Arc::new(Fixed {
+                    kind,
+                    verdict: v(c),
+                    calls: AtomicUsize::new(0),
+                })
+            })
             .collect();
-        let dyns = fixed.iter().map(|f| f.clone() as Arc<dyn PasswordVerifier>).collect();
+        let dyns = fixed
+            .iter()
+            .map(|f| f.clone() as Arc<dyn PasswordVerifier>)
+            .collect();
         let chain = Chain::new(&ChainConfig::new(order.iter().copied()).unwrap(), dyns).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let password = SecretString::from("pw");
         let result = rt.block_on(chain.verify(&Candidate::new("alice"), &password));
         (result, fixed)
@@ -332,16 +381,25 @@ mod tests {
         for order in orders() {
             let n = order.len();
             for code in 0..3usize.pow(n as u32) {
-                let verdicts: Vec<char> =
-                    (0..n).map(|i| ['A', 'R', 'U'][code / 3usize.pow(i as u32) % 3]).collect();
-                let plan: Vec<_> = order.iter().copied().zip(verdicts.iter().copied()).collect();
+                let verdicts: Vec<char> = (0..n)
+                    .map(|i| ['A', 'R', 'U'][code / 3usize.pow(i as u32) % 3])
+                    .collect();
+                let plan: Vec<_> = order
+                    .iter()
+                    .copied()
+                    .zip(verdicts.iter().copied())
+                    .collect();
                 let (expected, ran) = oracle(&plan);
                 let (result, fixed) = run(&order, &verdicts);
                 assert_eq!(result.outcome, expected, "{plan:?}");
                 assert_eq!(result.steps.len(), ran, "{plan:?}");
                 for (i, f) in fixed.iter().enumerate() {
                     // Verifiers after the deciding one never run (a login costs PAM budget).
-                    assert_eq!(f.calls.load(Ordering::SeqCst), usize::from(i < ran), "{plan:?}");
+                    assert_eq!(
+                        f.calls.load(Ordering::SeqCst),
+                        usize::from(i < ran),
+                        "{plan:?}"
+                    );
                 }
                 cases += 1;
             }
@@ -374,20 +432,30 @@ mod tests {
     #[test]
     fn two_factor_users_only_meet_the_login_verifier() {
         use VerifierKind::*;
-        let make = |kind, c| Arc::new(Fixed { kind, verdict: v(c), calls: AtomicUsize::new(0) });
+        let make = |kind, c| {
+            Arc::new(Fixed {
+                kind,
+                verdict: v(c),
+                calls: AtomicUsize::new(0),
+            })
+        };
         let login = make(UserLogin, 'A');
         let hash = make(CryptHash, 'A');
         // Even when the configured chain leaves the login verifier out (25.x, hash mode).
         let config = ChainConfig::new([CryptHash]).unwrap();
         let chain = Chain::new(&config, vec![login.clone(), hash.clone()]).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let password = SecretString::from("pw");
-        let run = rt.block_on(chain.verify(&Candidate::new("frank").with_two_factor(true), &password));
+        let run =
+            rt.block_on(chain.verify(&Candidate::new("frank").with_two_factor(true), &password));
         assert_eq!(run.outcome, Outcome::Accepted { by: UserLogin });
         assert_eq!(hash.calls.load(Ordering::SeqCst), 0);
 
         let chain = Chain::new(&config, vec![hash.clone()]).unwrap();
-        let run = rt.block_on(chain.verify(&Candidate::new("frank").with_two_factor(true), &password));
+        let run =
+            rt.block_on(chain.verify(&Candidate::new("frank").with_two_factor(true), &password));
         assert_eq!(run.outcome, Outcome::Unavailable);
         assert_eq!(hash.calls.load(Ordering::SeqCst), 0);
     }
@@ -398,6 +466,9 @@ mod tests {
         assert!(ChainConfig::new([]).is_err());
         assert!(ChainConfig::new([CryptHash, CryptHash]).is_err());
         let config = ChainConfig::new([SmbProbe]).unwrap();
-        assert!(matches!(Chain::new(&config, vec![]), Err(Error::Config { .. })));
+        assert!(matches!(
+            Chain::new(&config, vec![]),
+            Err(Error::Config { .. })
+        ));
     }
 }

@@ -25,14 +25,24 @@ impl Fixture {
     async fn new(make: &Factory) -> Self {
         let clock = ManualClock::starting_now();
         let store = make().await;
-        let throttle = Throttle::new(store, Arc::new(clock.clone()), ThrottleConfig::default()).unwrap();
-        Fixture { clock, throttle, make: make.clone() }
+        let throttle =
+            Throttle::new(store, Arc::new(clock.clone()), ThrottleConfig::default()).unwrap();
+        Fixture {
+            clock,
+            throttle,
+            make: make.clone(),
+        }
     }
 
     /// A second throttle over another store instance, reading the same clock.
     async fn sibling(&self) -> Throttle {
         let store = (self.make)().await;
-        Throttle::new(store, Arc::new(self.clock.clone()), ThrottleConfig::default()).unwrap()
+        Throttle::new(
+            store,
+            Arc::new(self.clock.clone()),
+            ThrottleConfig::default(),
+        )
+        .unwrap()
     }
 
     async fn fail(&self, name: &str, ip: IpAddr, times: usize) -> Option<Ban> {
@@ -58,7 +68,10 @@ fn name(base: &str) -> String {
 }
 
 fn pair_ban(remaining: Duration) -> Option<Ban> {
-    Some(Ban::Name { remaining, scope: NameBanScope::FromThisAddress })
+    Some(Ban::Name {
+        remaining,
+        scope: NameBanScope::FromThisAddress,
+    })
 }
 
 pub(crate) async fn pair_ban_after_three_failures(make: Factory) {
@@ -80,7 +93,11 @@ pub(crate) async fn pair_bans_double_up_to_an_hour(make: Factory) {
     let f = Fixture::new(&make).await;
     let alice = name("alice");
     for minutes in [5, 10, 20, 40, 60, 60] {
-        assert_eq!(f.fail(&alice, ip(1), 3).await, pair_ban(minutes * MIN), "{minutes}");
+        assert_eq!(
+            f.fail(&alice, ip(1), 3).await,
+            pair_ban(minutes * MIN),
+            "{minutes}"
+        );
         f.clock.advance(minutes * MIN);
         assert_eq!(f.check(&alice, ip(1)).await, None);
     }
@@ -116,7 +133,10 @@ pub(crate) async fn name_ban_covers_every_address_and_never_doubles(make: Factor
         }
         assert_eq!(f.check(&alice, ip(999)).await, None, "round {round}");
         let ban = f.fail(&alice, ip(110), 1).await;
-        let everywhere = Some(Ban::Name { remaining: 15 * MIN, scope: NameBanScope::Everywhere });
+        let everywhere = Some(Ban::Name {
+            remaining: 15 * MIN,
+            scope: NameBanScope::Everywhere,
+        });
         assert_eq!(ban, everywhere, "round {round}");
         assert_eq!(f.check(&alice, ip(999)).await, everywhere);
         f.clock.advance(15 * MIN);
@@ -131,9 +151,19 @@ pub(crate) async fn address_ban_after_twenty(make: Factory) {
         assert_eq!(f.fail(&name(&format!("u{i}")), client, 1).await, None);
     }
     let ban = f.fail(&name("u19"), client, 1).await;
-    assert_eq!(ban, Some(Ban::Address { remaining: 15 * MIN }));
+    assert_eq!(
+        ban,
+        Some(Ban::Address {
+            remaining: 15 * MIN
+        })
+    );
     // It is about the client: every name from it, none from elsewhere.
-    assert_eq!(f.check(&name("anyone"), client).await, Some(Ban::Address { remaining: 15 * MIN }));
+    assert_eq!(
+        f.check(&name("anyone"), client).await,
+        Some(Ban::Address {
+            remaining: 15 * MIN
+        })
+    );
     assert_eq!(f.check(&name("anyone"), ip(1)).await, None);
 }
 
@@ -170,8 +200,17 @@ pub(crate) async fn unban_name(make: Factory) {
     f.fail(&alice, ip(2), 3).await;
     f.fail(&alice, ip(3), 4).await;
     f.fail(&alicia, ip(1), 3).await;
-    assert!(matches!(f.check(&alice, ip(4)).await, Some(Ban::Name { scope: NameBanScope::Everywhere, .. })));
-    f.throttle.unban(&UnbanTarget::Name(alice.clone())).await.unwrap();
+    assert!(matches!(
+        f.check(&alice, ip(4)).await,
+        Some(Ban::Name {
+            scope: NameBanScope::Everywhere,
+            ..
+        })
+    ));
+    f.throttle
+        .unban(&UnbanTarget::Name(alice.clone()))
+        .await
+        .unwrap();
     for i in 1..=4 {
         assert_eq!(f.check(&alice, ip(i)).await, None, "{i}");
     }
@@ -181,15 +220,23 @@ pub(crate) async fn unban_name(make: Factory) {
 
 pub(crate) async fn unban_address(make: Factory) {
     let f = Fixture::new(&make).await;
-    let client: IpAddr = format!("2001:db8::{:x}", rand::random::<u16>()).parse().unwrap();
+    let client: IpAddr = format!("2001:db8::{:x}", rand::random::<u16>())
+        .parse()
+        .unwrap();
     let (alice, bob) = (name("alice"), name("bob"));
     f.fail(&alice, client, 3).await;
     f.fail(&bob, ip(7), 3).await;
     for i in 0..17 {
         f.fail(&name(&format!("u{i}")), client, 1).await;
     }
-    assert!(matches!(f.check(&alice, client).await, Some(Ban::Address { .. })));
-    f.throttle.unban(&UnbanTarget::Address(client)).await.unwrap();
+    assert!(matches!(
+        f.check(&alice, client).await,
+        Some(Ban::Address { .. })
+    ));
+    f.throttle
+        .unban(&UnbanTarget::Address(client))
+        .await
+        .unwrap();
     assert_eq!(f.check(&alice, client).await, None);
     // Another address's bans stay.
     assert!(f.check(&bob, ip(7)).await.is_some());
@@ -201,9 +248,15 @@ pub(crate) async fn instances_share_bans(make: Factory) {
     let alice = name("alice");
     f.fail(&alice, ip(1), 2).await;
     // The third failure lands on the other instance and still completes the count.
-    assert_eq!(other.record_failure(&alice, ip(1)).await.unwrap(), pair_ban(5 * MIN));
+    assert_eq!(
+        other.record_failure(&alice, ip(1)).await.unwrap(),
+        pair_ban(5 * MIN)
+    );
     assert_eq!(f.check(&alice, ip(1)).await, pair_ban(5 * MIN));
-    other.unban(&UnbanTarget::Name(alice.clone())).await.unwrap();
+    other
+        .unban(&UnbanTarget::Name(alice.clone()))
+        .await
+        .unwrap();
     assert_eq!(f.check(&alice, ip(1)).await, None);
     other.record_pam_failure(&alice).await.unwrap();
     other.record_pam_failure(&alice).await.unwrap();
@@ -218,9 +271,15 @@ pub(crate) async fn concurrent_failures_ban_once(make: Factory) {
     // never more (a lost or double-counted update would show here).
     let mut tasks = Vec::new();
     for i in 0..6 {
-        let t = if i % 2 == 0 { f.throttle.clone() } else { other.clone() };
+        let t = if i % 2 == 0 {
+            f.throttle.clone()
+        } else {
+            other.clone()
+        };
         let alice = alice.clone();
-        tasks.push(tokio::spawn(async move { t.record_failure(&alice, ip(1)).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            t.record_failure(&alice, ip(1)).await.unwrap()
+        }));
     }
     for t in tasks {
         t.await.unwrap();
@@ -273,7 +332,8 @@ suite!(memory_store, memory);
 
 #[cfg(feature = "redis")]
 async fn redis(test: &str) -> Option<(Factory, testkit::redis::RedisServer)> {
-    let server = testkit::redis::RedisServer::start_for(&format!("auth-policy redis {test}")).unwrap()?;
+    let server =
+        testkit::redis::RedisServer::start_for(&format!("auth-policy redis {test}")).unwrap()?;
     let url = server.url();
     let make: Factory = Arc::new(move || {
         let url = url.clone();

@@ -20,7 +20,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_millis(&self) -> Millis {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| saturating_millis(d))
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, saturating_millis)
     }
 }
 
@@ -33,7 +35,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock reading `start`.
     pub fn new(start: Millis) -> Self {
-        ManualClock { now: Arc::new(AtomicU64::new(start)) }
+        ManualClock {
+            now: Arc::new(AtomicU64::new(start)),
+        }
     }
 
     /// A clock starting at the current wall time.

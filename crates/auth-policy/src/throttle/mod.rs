@@ -68,11 +68,23 @@ impl Default for ThrottleConfig {
     fn default() -> Self {
         ThrottleConfig {
             // First pair ban 5 min, then 10, 20, 40, 60: short, as the design asks, but costly to repeat.
-            name_at_address: Rule { max_failures: 3, window: 15 * MINUTE, ban: 5 * MINUTE },
+            name_at_address: Rule {
+                max_failures: 3,
+                window: 15 * MINUTE,
+                ban: 5 * MINUTE,
+            },
             name_at_address_cap: 60 * MINUTE,
             strike_memory: 24 * 60 * MINUTE,
-            name: Rule { max_failures: 10, window: 15 * MINUTE, ban: 15 * MINUTE },
-            address: Rule { max_failures: 20, window: 15 * MINUTE, ban: 15 * MINUTE },
+            name: Rule {
+                max_failures: 10,
+                window: 15 * MINUTE,
+                ban: 15 * MINUTE,
+            },
+            address: Rule {
+                max_failures: 20,
+                window: 15 * MINUTE,
+                ban: 15 * MINUTE,
+            },
             // TrueNAS's STIG faillock locks after 3 failures in 15 min across API, UI and SSH.
             pam_failures: 2,
             pam_window: 15 * MINUTE,
@@ -92,14 +104,23 @@ impl ThrottleConfig {
                 return Err(Error::config(setting, "max_failures must be at least 1"));
             }
             if rule.window.is_zero() || rule.ban.is_zero() {
-                return Err(Error::config(setting, "window and ban must be longer than zero"));
+                return Err(Error::config(
+                    setting,
+                    "window and ban must be longer than zero",
+                ));
             }
         }
         if self.name_at_address_cap < self.name_at_address.ban {
-            return Err(Error::config("throttle.name_at_address_cap", "shorter than the first ban"));
+            return Err(Error::config(
+                "throttle.name_at_address_cap",
+                "shorter than the first ban",
+            ));
         }
         if self.pam_window.is_zero() {
-            return Err(Error::config("throttle.pam_window", "must be longer than zero"));
+            return Err(Error::config(
+                "throttle.pam_window",
+                "must be longer than zero",
+            ));
         }
         Ok(())
     }
@@ -171,15 +192,25 @@ pub struct Throttle {
 
 impl std::fmt::Debug for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Throttle").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Throttle")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl Throttle {
     /// A throttle over `store`, reading time from `clock`.
-    pub fn new(store: Arc<dyn ThrottleStore>, clock: Arc<dyn Clock>, config: ThrottleConfig) -> Result<Self> {
+    pub fn new(
+        store: Arc<dyn ThrottleStore>,
+        clock: Arc<dyn Clock>,
+        config: ThrottleConfig,
+    ) -> Result<Self> {
         config.validate()?;
-        Ok(Throttle { store, clock, config })
+        Ok(Throttle {
+            store,
+            clock,
+            config,
+        })
     }
 
     /// A throttle with an in-memory store, the system clock and the default settings.
@@ -202,17 +233,29 @@ impl Throttle {
         let now = self.clock.now_millis();
         let left = |until: Millis| Duration::from_millis(until.saturating_sub(now));
         if let Some(until) = self.store.banned_until(&address_key(address), now).await? {
-            return Ok(Some(Ban::Address { remaining: left(until) }));
+            return Ok(Some(Ban::Address {
+                remaining: left(until),
+            }));
         }
-        let pair = self.store.banned_until(&pair_key(name, address), now).await?;
+        let pair = self
+            .store
+            .banned_until(&pair_key(name, address), now)
+            .await?;
         let everywhere = self.store.banned_until(&name_key(name), now).await?;
         Ok(match (pair, everywhere) {
             (None, None) => None,
-            (Some(p), Some(e)) if e >= p => {
-                Some(Ban::Name { remaining: left(e), scope: NameBanScope::Everywhere })
-            }
-            (Some(p), _) => Some(Ban::Name { remaining: left(p), scope: NameBanScope::FromThisAddress }),
-            (None, Some(e)) => Some(Ban::Name { remaining: left(e), scope: NameBanScope::Everywhere }),
+            (Some(p), Some(e)) if e >= p => Some(Ban::Name {
+                remaining: left(e),
+                scope: NameBanScope::Everywhere,
+            }),
+            (Some(p), _) => Some(Ban::Name {
+                remaining: left(p),
+                scope: NameBanScope::FromThisAddress,
+            }),
+            (None, Some(e)) => Some(Ban::Name {
+                remaining: left(e),
+                scope: NameBanScope::Everywhere,
+            }),
         })
     }
 
@@ -223,9 +266,15 @@ impl Throttle {
         let pair = c.limit(&c.name_at_address, Some(c.name_at_address_cap));
         let everywhere = c.limit(&c.name, None);
         let addr = c.limit(&c.address, None);
-        self.store.record_failure(&pair_key(name, address), now, &pair).await?;
-        self.store.record_failure(&name_key(name), now, &everywhere).await?;
-        self.store.record_failure(&address_key(address), now, &addr).await?;
+        self.store
+            .record_failure(&pair_key(name, address), now, &pair)
+            .await?;
+        self.store
+            .record_failure(&name_key(name), now, &everywhere)
+            .await?;
+        self.store
+            .record_failure(&address_key(address), now, &addr)
+            .await?;
         self.check(name, address).await
     }
 
@@ -238,14 +287,27 @@ impl Throttle {
     /// the chain must skip the login verifier (`Unavailable`).
     pub async fn may_try_user_login(&self, name: &str) -> Result<bool> {
         let now = self.clock.now_millis();
-        let used = self.store.count(&pam_key(name), now, saturating_millis(self.config.pam_window)).await?;
+        let used = self
+            .store
+            .count(
+                &pam_key(name),
+                now,
+                saturating_millis(self.config.pam_window),
+            )
+            .await?;
         Ok(used < self.config.pam_failures)
     }
 
     /// Counts a failed login as `name` that reached TrueNAS's PAM.
     pub async fn record_pam_failure(&self, name: &str) -> Result<()> {
         let now = self.clock.now_millis();
-        self.store.add_event(&pam_key(name), now, saturating_millis(self.config.pam_window)).await?;
+        self.store
+            .add_event(
+                &pam_key(name),
+                now,
+                saturating_millis(self.config.pam_window),
+            )
+            .await?;
         Ok(())
     }
 
@@ -255,11 +317,15 @@ impl Throttle {
         match target {
             UnbanTarget::Name(name) => {
                 self.store.clear(&name_key(name)).await?;
-                self.store.clear_matching(&format!("ni:{}:*", encode(name))).await?;
+                self.store
+                    .clear_matching(&format!("ni:{}:*", encode(name)))
+                    .await?;
             }
             UnbanTarget::Address(address) => {
                 self.store.clear(&address_key(*address)).await?;
-                self.store.clear_matching(&format!("ni:*:{}", encode(&address.to_string()))).await?;
+                self.store
+                    .clear_matching(&format!("ni:*:{}", encode(&address.to_string())))
+                    .await?;
             }
         }
         Ok(())
@@ -271,7 +337,10 @@ impl Throttle {
 fn encode(part: &str) -> String {
     let mut out = String::with_capacity(part.len());
     for c in part.chars() {
-        if matches!(c, '%' | ':' | '*' | '?' | '[' | ']' | '\\') || c.is_whitespace() || c.is_control() {
+        if matches!(c, '%' | ':' | '*' | '?' | '[' | ']' | '\\')
+            || c.is_whitespace()
+            || c.is_control()
+        {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 let _ = write!(out, "%{b:02X}");
@@ -305,7 +374,10 @@ mod tests {
 
     #[test]
     fn keys_cannot_collide_or_glob() {
-        assert_eq!(pair_key("a:b", "::1".parse().unwrap_or(IpAddr::from([0u8; 4]))), "ni:a%3Ab:%3A%3A1");
+        assert_eq!(
+            pair_key("a:b", "::1".parse().unwrap_or(IpAddr::from([0u8; 4]))),
+            "ni:a%3Ab:%3A%3A1"
+        );
         assert_eq!(encode("x*y?[z]\\ w"), "x%2Ay%3F%5Bz%5D%5C%20w");
         assert_eq!(encode("zoë"), "zoë");
     }
@@ -314,7 +386,10 @@ mod tests {
     fn defaults_are_valid() {
         assert!(ThrottleConfig::default().validate().is_ok());
         let bad = ThrottleConfig {
-            name: Rule { max_failures: 0, ..ThrottleConfig::default().name },
+            name: Rule {
+                max_failures: 0,
+                ..ThrottleConfig::default().name
+            },
             ..ThrottleConfig::default()
         };
         assert!(matches!(bad.validate(), Err(Error::Config { .. })));

@@ -71,12 +71,17 @@ pub struct RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
 fn redis_error(what: &str, e: redis::RedisError) -> Error {
-    Error::Store { message: format!("redis {what} failed"), source: Some(Box::new(e)) }
+    Error::Store {
+        message: format!("redis {what} failed"),
+        source: Some(Box::new(e)),
+    }
 }
 
 impl RedisStore {
@@ -88,11 +93,19 @@ impl RedisStore {
 
     /// Connects with `prefix` before every key (so several deployments can share one Redis).
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self> {
-        if prefix.chars().any(|c| matches!(c, '*' | '?' | '[' | ']' | '\\')) {
-            return Err(Error::config("throttle.redis_prefix", "must not contain * ? [ ] or \\"));
+        if prefix
+            .chars()
+            .any(|c| matches!(c, '*' | '?' | '[' | ']' | '\\'))
+        {
+            return Err(Error::config(
+                "throttle.redis_prefix",
+                "must not contain * ? [ ] or \\",
+            ));
         }
-        let client = redis::Client::open(url)
-            .map_err(|e| Error::Config { setting: "throttle.redis_url", reason: e.to_string() })?;
+        let client = redis::Client::open(url).map_err(|e| Error::Config {
+            setting: "throttle.redis_url",
+            reason: e.to_string(),
+        })?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -143,7 +156,12 @@ impl ThrottleStore for RedisStore {
                 .invoke_async(&mut con)
                 .await
                 .map_err(|e| redis_error("record_failure", e))?;
-            until.map(|u| u.parse().map_err(|_| Error::store("redis returned a malformed ban time"))).transpose()
+            until
+                .map(|u| {
+                    u.parse()
+                        .map_err(|_| Error::store("redis returned a malformed ban time"))
+                })
+                .transpose()
         })
     }
 
@@ -166,11 +184,18 @@ impl ThrottleStore for RedisStore {
         })
     }
 
-    fn count<'a>(&'a self, key: &'a str, now: Millis, window_ms: u64) -> BoxFuture<'a, Result<u32>> {
+    fn count<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+        window_ms: u64,
+    ) -> BoxFuture<'a, Result<u32>> {
         Box::pin(async move {
             let mut con = self.connection.clone();
             // Live events are those newer than `now - window` (exclusive), as in the memory store.
-            let min = now.checked_sub(window_ms).map_or_else(|| "-inf".to_owned(), |m| format!("({m}"));
+            let min = now
+                .checked_sub(window_ms)
+                .map_or_else(|| "-inf".to_owned(), |m| format!("({m}"));
             redis::cmd("ZCOUNT")
                 .arg(self.key('w', key))
                 .arg(min)
@@ -181,7 +206,11 @@ impl ThrottleStore for RedisStore {
         })
     }
 
-    fn banned_until<'a>(&'a self, key: &'a str, now: Millis) -> BoxFuture<'a, Result<Option<Millis>>> {
+    fn banned_until<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+    ) -> BoxFuture<'a, Result<Option<Millis>>> {
         Box::pin(async move {
             let mut con = self.connection.clone();
             let until: Option<String> = redis::cmd("GET")
@@ -190,7 +219,10 @@ impl ThrottleStore for RedisStore {
                 .await
                 .map_err(|e| redis_error("banned_until", e))?;
             let until = until
-                .map(|u| u.parse::<Millis>().map_err(|_| Error::store("redis holds a malformed ban time")))
+                .map(|u| {
+                    u.parse::<Millis>()
+                        .map_err(|_| Error::store("redis holds a malformed ban time"))
+                })
                 .transpose()?;
             Ok(until.filter(|&u| u > now))
         })
@@ -235,7 +267,10 @@ impl ThrottleStore for RedisStore {
                 }
                 // Not atomic across the scan; an admin unban racing a new failure may leave that
                 // one failure counted, which is harmless.
-                logical.extend(keys.into_iter().map(|k| k.get(self.prefix.len() + 2..).map(str::to_owned)));
+                logical.extend(
+                    keys.into_iter()
+                        .map(|k| k.get(self.prefix.len() + 2..).map(str::to_owned)),
+                );
                 cursor = next;
                 if cursor == 0 {
                     break;

@@ -40,14 +40,23 @@ pub trait ThrottleStore: Send + Sync {
 
     /// Adds an event at `now` to the window `key` without any ban; returns the events in the
     /// window (`window_ms`) afterwards.
-    fn add_event<'a>(&'a self, key: &'a str, now: Millis, window_ms: u64)
-    -> BoxFuture<'a, Result<u32>>;
+    fn add_event<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+        window_ms: u64,
+    ) -> BoxFuture<'a, Result<u32>>;
 
     /// Events in the window `key` at `now`.
-    fn count<'a>(&'a self, key: &'a str, now: Millis, window_ms: u64) -> BoxFuture<'a, Result<u32>>;
+    fn count<'a>(&'a self, key: &'a str, now: Millis, window_ms: u64)
+    -> BoxFuture<'a, Result<u32>>;
 
     /// The end of `key`'s ban, if it is still banned at `now`.
-    fn banned_until<'a>(&'a self, key: &'a str, now: Millis) -> BoxFuture<'a, Result<Option<Millis>>>;
+    fn banned_until<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+    ) -> BoxFuture<'a, Result<Option<Millis>>>;
 
     /// Forgets everything about `key`: window, ban and strikes.
     fn clear<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -61,8 +70,15 @@ pub(crate) fn ban_length(limit: &Limit, strikes: u64) -> u64 {
     match limit.doubling_cap_ms {
         None => limit.ban_ms,
         Some(cap) => {
-            let shift = u32::try_from(strikes.saturating_sub(1)).unwrap_or(u32::MAX).min(63);
-            limit.ban_ms.checked_shl(shift).filter(|l| *l >> shift == limit.ban_ms).unwrap_or(cap).min(cap)
+            let shift = u32::try_from(strikes.saturating_sub(1))
+                .unwrap_or(u32::MAX)
+                .min(63);
+            limit
+                .ban_ms
+                .checked_shl(shift)
+                .filter(|l| *l >> shift == limit.ban_ms)
+                .unwrap_or(cap)
+                .min(cap)
         }
     }
 }
@@ -80,7 +96,11 @@ struct Entry {
 impl Entry {
     fn prune(&mut self, now: Millis, window_ms: u64) {
         // An event exactly `window_ms` old is out (Redis's ZREMRANGEBYSCORE bound matches).
-        while self.events.front().is_some_and(|&t| t.saturating_add(window_ms) <= now) {
+        while self
+            .events
+            .front()
+            .is_some_and(|&t| t.saturating_add(window_ms) <= now)
+        {
             self.events.pop_front();
         }
     }
@@ -88,7 +108,10 @@ impl Entry {
     fn is_dead(&self, now: Millis) -> bool {
         self.ban_until <= now
             && self.strikes_until <= now
-            && self.events.back().is_none_or(|&t| t.saturating_add(self.window_ms) <= now)
+            && self
+                .events
+                .back()
+                .is_none_or(|&t| t.saturating_add(self.window_ms) <= now)
     }
 }
 
@@ -120,7 +143,10 @@ impl MemoryStore {
     }
 
     fn with<T>(&self, now: Millis, f: impl FnOnce(&mut HashMap<String, Entry>) -> T) -> Result<T> {
-        let mut entries = self.entries.lock().map_err(|_| Error::store("memory store lock poisoned"))?;
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| Error::store("memory store lock poisoned"))?;
         if self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             entries.retain(|_, e| !e.is_dead(now));
         }
@@ -153,7 +179,9 @@ impl ThrottleStore for MemoryStore {
             }
             e.strikes += 1;
             e.strikes_until = now.saturating_add(limit.strike_memory_ms);
-            let until = now.saturating_add(ban_length(limit, e.strikes)).max(e.ban_until);
+            let until = now
+                .saturating_add(ban_length(limit, e.strikes))
+                .max(e.ban_until);
             e.ban_until = until;
             Some(until)
         }))
@@ -174,18 +202,34 @@ impl ThrottleStore for MemoryStore {
         }))
     }
 
-    fn count<'a>(&'a self, key: &'a str, now: Millis, window_ms: u64) -> BoxFuture<'a, Result<u32>> {
+    fn count<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+        window_ms: u64,
+    ) -> BoxFuture<'a, Result<u32>> {
         Self::ready(self.with(now, |entries| {
             entries.get(key).map_or(0, |e| {
-                let live = e.events.iter().filter(|&&t| t.saturating_add(window_ms) > now).count();
+                let live = e
+                    .events
+                    .iter()
+                    .filter(|&&t| t.saturating_add(window_ms) > now)
+                    .count();
                 u32::try_from(live).unwrap_or(u32::MAX)
             })
         }))
     }
 
-    fn banned_until<'a>(&'a self, key: &'a str, now: Millis) -> BoxFuture<'a, Result<Option<Millis>>> {
+    fn banned_until<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+    ) -> BoxFuture<'a, Result<Option<Millis>>> {
         Self::ready(self.with(now, |entries| {
-            entries.get(key).map(|e| e.ban_until).filter(|&until| until > now)
+            entries
+                .get(key)
+                .map(|e| e.ban_until)
+                .filter(|&until| until > now)
         }))
     }
 
@@ -207,10 +251,16 @@ impl ThrottleStore for MemoryStore {
 /// `*`-only glob matching, as Redis's SCAN MATCH does for keys without `?`, `[` or `\`.
 pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
-    let Some(first) = parts.next() else { return text.is_empty() };
-    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let Some(first) = parts.next() else {
+        return text.is_empty();
+    };
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
     let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
     for part in middle {
         match rest.find(part) {
             Some(i) => rest = &rest[i + part.len()..],
@@ -247,9 +297,23 @@ mod tests {
             strike_memory_ms: 86_400_000,
         };
         let lengths: Vec<u64> = (1..=8).map(|n| ban_length(&limit, n)).collect();
-        assert_eq!(lengths, [60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000]);
+        assert_eq!(
+            lengths,
+            [
+                60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000
+            ]
+        );
         assert_eq!(ban_length(&limit, u64::MAX), 3_600_000);
-        assert_eq!(ban_length(&Limit { doubling_cap_ms: None, ..limit }, 5), 60_000);
+        assert_eq!(
+            ban_length(
+                &Limit {
+                    doubling_cap_ms: None,
+                    ..limit
+                },
+                5
+            ),
+            60_000
+        );
     }
 
     #[tokio::test]
