@@ -116,7 +116,7 @@ pub enum Error {
         /// What went wrong.
         detail: String,
         /// The certificate the server presented, when known.
-        cert: Option<CertInfo>,
+        cert: Option<Box<CertInfo>>,
         /// Underlying error.
         #[source]
         source: Option<BoxError>,
@@ -273,6 +273,9 @@ impl Error {
             Error::Timeout { stage: Stage::Call, .. } => {
                 "the server did not answer in time: it may be overloaded; retry, or raise the call timeout".into()
             }
+            Error::Timeout { stage: Stage::Tls, .. } => {
+                "the TLS handshake did not finish in time: the server may not speak TLS on this port (use ws:// for plain HTTP), or the network is slow".into()
+            }
             Error::Timeout { stage, .. } => format!(
                 "the {stage} did not finish in time: check the network path to the server, or raise the connect timeout"
             ),
@@ -284,7 +287,7 @@ impl Error {
                 "check that the server speaks TLS on this port (use ws:// for plain HTTP), or pin its certificate with TRUENAS_TLS_FINGERPRINT=sha256:…".into()
             }
             Error::UpgradeRefused { status, location, .. } => match status {
-                301 | 302 | 303 => format!(
+                301..=303 => format!(
                     "an authentication proxy (TinyAuth, Authelia, …) sits in front of the API{}: exempt /api and /websocket from it",
                     location.as_ref().map(|l| format!(" and redirects to {l}")).unwrap_or_default()
                 ),

@@ -91,7 +91,7 @@ fn tls_error(host: &str, mode: &Tls, seen: &tls::Seen, e: std::io::Error) -> Err
     let cert = seen
         .lock()
         .ok()
-        .and_then(|g| g.as_ref().map(|d| CertInfo::from_der(d)));
+        .and_then(|g| g.as_ref().map(|d| Box::new(CertInfo::from_der(d))));
     let rustls_err = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
