@@ -225,7 +225,9 @@ async fn drive(
                 }
             }
             _ = ticker.tick(), if keepalive.is_some() => {
-                if shared.authenticated.load(Ordering::Acquire) {
+                // Only when logged in (pre-login pings count against the rate limit), and only
+                // when idle: a busy connection is alive, and a ping must never take the 21st slot.
+                if shared.authenticated.load(Ordering::Acquire) && pending.is_empty() {
                     ping_seq += 1;
                     let text = codec.encode_call(ping_seq, "core.ping", &Value::Null);
                     tracing::trace!("keep-alive core.ping");

@@ -2,15 +2,18 @@
 //! `/websocket` — over one WebSocket shared by many concurrent calls, with every failure explained
 //! by an [`Error`] that carries a [`hint`](Error::hint) a user can act on.
 //!
-//! ```no_run
-//! use secrecy::SecretString;
-//! use truenas_client::{Client, Endpoint, Options, Query, Tls};
-//!
-//! # async fn demo() -> truenas_client::Result<()> {
-//! let pin = std::env::var("TRUENAS_TLS_FINGERPRINT").unwrap_or_default().parse()?;
-//! let endpoint: Endpoint = "wss://nas.local".parse()?;
-//! let client = Client::connect(endpoint, Options::default().tls(Tls::Pinned(pin))).await?;
-//! client.login_api_key(SecretString::from("1-abcdef"), Some("svc")).await?;
+//! ```
+//! use truenas_client::{Client, Endpoint, Options, Query, SecretString, Tls};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let sim = truenas_sim::Simulator::start(truenas_sim::SimConfig::demo().tls(true)).await?;
+//! # let (url, pin) = (sim.url(""), sim.fingerprint().unwrap_or_default());
+//! // url = "wss://nas.local", pin = "sha256:…" (TRUENAS_TLS_FINGERPRINT)
+//! let endpoint: Endpoint = url.parse()?;
+//! let options = Options::default().tls(Tls::Pinned(pin.parse()?));
+//! let client = Client::connect(endpoint, options).await?;
+//! let key = SecretString::from("1-selfpass-demo-service-key");
+//! client.login_api_key(key, Some("passwd-service")).await?;
 //! for user in client.users(&Query::new().local_only()).await? {
 //!     println!("{} (uid {})", user.username, user.uid);
 //! }

@@ -232,3 +232,39 @@ async fn generic_call_decode_error() {
     let e = c.call::<u32>("core.ping", Value::Null).await.unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn upgrade_request_headers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let ep = Endpoint::ws("127.0.0.1").with_port(port);
+    let e = Client::connect(ep, opts().protocol(Protocol::JsonRpc))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::UpgradeRefused { status: 404, .. }),
+        "{e:?}"
+    );
+    let req = server.await.unwrap();
+    assert!(req.starts_with("GET /api/current HTTP/1.1\r\n"), "{req}");
+    assert!(req.contains("\r\nConnection: Upgrade\r\n"), "{req}");
+    assert!(req.contains("\r\nUpgrade: websocket\r\n"), "{req}");
+    assert!(!req.to_lowercase().contains("authorization"), "{req}");
+}

@@ -95,13 +95,59 @@ async fn missing_ca_file_is_a_config_error() {
     assert!(matches!(e, Error::Config { .. }), "{e:?}");
 }
 
+/// Counts WARN events whose message mentions `needle` (a minimal subscriber for one test).
+struct WarnCounter {
+    needle: &'static str,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct Msg(String);
+impl tracing::field::Visit for Msg {
+    fn record_debug(&mut self, _f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{v:?} "));
+    }
+}
+
+impl tracing::Subscriber for WarnCounter {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, e: &tracing::Event<'_>) {
+        let mut m = Msg(String::new());
+        e.record(&mut m);
+        if *e.metadata().level() == tracing::Level::WARN && m.0.contains(self.needle) {
+            self.hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 #[tokio::test]
-async fn insecure_is_opt_in() {
+async fn insecure_is_opt_in_and_warns_at_every_connect() {
     let sim = tls_sim().await;
-    let c = Client::connect(endpoint(&sim), opts().tls(Tls::Insecure))
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let _guard = tracing::subscriber::set_default(WarnCounter {
+        needle: "DISABLED",
+        hits: hits.clone(),
+    });
+    for n in 1..=2 {
+        let c = Client::connect(endpoint(&sim), opts().tls(Tls::Insecure))
+            .await
+            .unwrap();
+        assert_eq!(c.ping().await.unwrap(), "pong");
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), n);
+    }
+    // Verified modes do not warn.
+    let _c = Client::connect(endpoint(&sim), opts().tls(Tls::Pinned(pin(&sim))))
         .await
         .unwrap();
-    assert_eq!(c.ping().await.unwrap(), "pong");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
