@@ -460,6 +460,37 @@ mod tests {
         assert_eq!(hash.calls.load(Ordering::SeqCst), 0);
     }
 
+    /// A verifier over a fixed user table, to run the conformance suite itself.
+    #[cfg(feature = "testing")]
+    struct Table;
+
+    #[cfg(feature = "testing")]
+    impl PasswordVerifier for Table {
+        fn kind(&self) -> VerifierKind {
+            VerifierKind::CryptHash
+        }
+        fn verify<'a>(&'a self, c: &'a Candidate, p: &'a SecretString) -> BoxFuture<'a, Verdict> {
+            use secrecy::ExposeSecret;
+            let ok = c.username == "alice" && p.expose_secret() == "right";
+            Box::pin(async move {
+                if ok {
+                    Verdict::Accepted
+                } else {
+                    Verdict::Rejected
+                }
+            })
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn conformance_suite_accepts_a_correct_verifier() {
+        let (right, wrong) = (SecretString::from("right"), SecretString::from("wrong"));
+        conformance::right_wrong_empty(&Table, &Candidate::new("alice"), &right, &wrong).await;
+        conformance::unknown_user(&Table, &Candidate::new("nobody"), &right).await;
+        conformance::definitive_matches_kind(&Table);
+    }
+
     #[test]
     fn bad_configs_are_refused() {
         use VerifierKind::*;
@@ -470,5 +501,64 @@ mod tests {
             Chain::new(&config, vec![]),
             Err(Error::Config { .. })
         ));
+    }
+}
+
+/// One acceptance suite every [`PasswordVerifier`] must pass, for the crates that implement them
+/// (feature `testing`). Each function panics with a message naming the verifier on failure.
+#[cfg(feature = "testing")]
+pub mod conformance {
+    use super::*;
+
+    /// The right password is accepted, a wrong one is not, and an empty one is never accepted.
+    pub async fn right_wrong_empty(
+        verifier: &dyn PasswordVerifier,
+        candidate: &Candidate,
+        right: &SecretString,
+        wrong: &SecretString,
+    ) {
+        let name = verifier.name();
+        assert_eq!(
+            verifier.verify(candidate, right).await,
+            Verdict::Accepted,
+            "{name}: right password"
+        );
+        let verdict = verifier.verify(candidate, wrong).await;
+        assert_ne!(
+            verdict,
+            Verdict::Accepted,
+            "{name}: wrong password accepted"
+        );
+        let empty = SecretString::from("");
+        assert_ne!(
+            verifier.verify(candidate, &empty).await,
+            Verdict::Accepted,
+            "{name}: empty password accepted"
+        );
+    }
+
+    /// A user that does not exist is never accepted, whatever the password.
+    pub async fn unknown_user(
+        verifier: &dyn PasswordVerifier,
+        nobody: &Candidate,
+        password: &SecretString,
+    ) {
+        let verdict = verifier.verify(nobody, password).await;
+        assert_ne!(
+            verdict,
+            Verdict::Accepted,
+            "{}: unknown user accepted",
+            verifier.name()
+        );
+    }
+
+    /// Only the SMB probe may be non-definitive: a rejection from anything else ends the chain.
+    pub fn definitive_matches_kind(verifier: &dyn PasswordVerifier) {
+        assert_eq!(
+            verifier.definitive(),
+            verifier.kind() != VerifierKind::SmbProbe,
+            "{}: definitive() disagrees with the design",
+            verifier.name()
+        );
     }
 }
