@@ -154,15 +154,47 @@ impl Store {
         let mut store = Store {
             users: Vec::new(),
             groups: vec![
-                Group { id: 1, gid: 0, name: "root".into(), builtin: true },
-                Group { id: 41, gid: 544, name: "builtin_administrators".into(), builtin: true },
-                Group { id: 42, gid: 545, name: "builtin_users".into(), builtin: true },
-                Group { id: 43, gid: 951, name: "truenas_readonly_administrators".into(), builtin: true },
+                Group {
+                    id: 1,
+                    gid: 0,
+                    name: "root".into(),
+                    builtin: true,
+                },
+                Group {
+                    id: 41,
+                    gid: 544,
+                    name: "builtin_administrators".into(),
+                    builtin: true,
+                },
+                Group {
+                    id: 42,
+                    gid: 545,
+                    name: "builtin_users".into(),
+                    builtin: true,
+                },
+                Group {
+                    id: 43,
+                    gid: 951,
+                    name: "truenas_readonly_administrators".into(),
+                    builtin: true,
+                },
             ],
             privileges: vec![
-                Privilege { id: 1, local_groups: vec![544], roles: vec!["FULL_ADMIN".into()] },
-                Privilege { id: 2, local_groups: vec![951], roles: vec!["READONLY_ADMIN".into()] },
-                Privilege { id: 3, local_groups: vec![], roles: vec!["SHARING_ADMIN".into()] },
+                Privilege {
+                    id: 1,
+                    local_groups: vec![544],
+                    roles: vec!["FULL_ADMIN".into()],
+                },
+                Privilege {
+                    id: 2,
+                    local_groups: vec![951],
+                    roles: vec!["READONLY_ADMIN".into()],
+                },
+                Privilege {
+                    id: 3,
+                    local_groups: vec![],
+                    roles: vec!["SHARING_ADMIN".into()],
+                },
             ],
             api_keys: Vec::new(),
             tokens: HashMap::new(),
@@ -193,8 +225,21 @@ impl Store {
                 let name = format!("user{i:04}");
                 let uid = store.alloc_uid(None);
                 let gid = store.add_group(&name, uid);
-                let id = store.insert_user_raw(&name, uid, gid, &hash, &name, false, vec![users_gid], false);
-                store.set_field(id, "last_password_change", json!({"$date": now_ms() - 10 * DAY_MS}));
+                let id = store.insert_user_raw(
+                    &name,
+                    uid,
+                    gid,
+                    &hash,
+                    &name,
+                    false,
+                    vec![users_gid],
+                    false,
+                );
+                store.set_field(
+                    id,
+                    "last_password_change",
+                    json!({"$date": now_ms() - 10 * DAY_MS}),
+                );
             }
         }
         Ok(store)
@@ -216,28 +261,59 @@ impl Store {
             full_name: full.into(),
             ..NewUser::default()
         };
-        self.add_user(&NewUser { smb: true, ..mk("alice", demo::ALICE_PASSWORD, demo::ALICE_UID, "Alice") })?;
+        self.add_user(&NewUser {
+            smb: true,
+            ..mk("alice", demo::ALICE_PASSWORD, demo::ALICE_UID, "Alice")
+        })?;
         self.add_user(&mk("bob", demo::BOB_PASSWORD, demo::BOB_UID, "Bob"))?;
-        self.add_user(&NewUser { locked: true, groups: session(), ..mk("carol", demo::CAROL_PASSWORD, 3002, "Carol") })?;
-        let dave = self.add_user(&NewUser { groups: session(), ..mk("dave", demo::DAVE_PASSWORD, 3003, "Dave") })?;
+        self.add_user(&NewUser {
+            locked: true,
+            groups: session(),
+            ..mk("carol", demo::CAROL_PASSWORD, 3002, "Carol")
+        })?;
+        let dave = self.add_user(&NewUser {
+            groups: session(),
+            ..mk("dave", demo::DAVE_PASSWORD, 3003, "Dave")
+        })?;
         self.set_field(dave, "password_disabled", true.into());
-        self.add_user(&NewUser { expired: true, groups: session(), ..mk("erin", demo::ERIN_PASSWORD, 3004, "Erin") })?;
+        self.add_user(&NewUser {
+            expired: true,
+            groups: session(),
+            ..mk("erin", demo::ERIN_PASSWORD, 3004, "Erin")
+        })?;
         self.add_user(&NewUser {
             groups: session(),
             totp_secret: Some(demo::FRANK_TOTP_SECRET.into()),
             ..mk("frank", demo::FRANK_PASSWORD, 3005, "Frank")
         })?;
-        self.add_user(&NewUser { groups: session(), ..mk("grace", demo::GRACE_PASSWORD, 3006, "Grace") })?;
+        self.add_user(&NewUser {
+            groups: session(),
+            ..mk("grace", demo::GRACE_PASSWORD, 3006, "Grace")
+        })?;
         let admin = self.add_user(&NewUser {
             groups: vec!["builtin_administrators".into()],
-            ..mk(demo::ADMIN_USER, demo::ADMIN_PASSWORD, 950, "Local Administrator")
+            ..mk(
+                demo::ADMIN_USER,
+                demo::ADMIN_PASSWORD,
+                950,
+                "Local Administrator",
+            )
         })?;
         self.set_field(admin, "immutable", true.into());
         self.set_field(admin, "shell", "/usr/bin/bash".into());
         // The service account: password disabled, its own group carries the privilege.
         let uid = 3200;
         let gid_id = self.group_id_by_gid(3200).unwrap_or(0);
-        let id = self.insert_user_raw(demo::SERVICE_USER, uid, gid_id, "*", "Password service", false, vec![], false);
+        let id = self.insert_user_raw(
+            demo::SERVICE_USER,
+            uid,
+            gid_id,
+            "*",
+            "Password service",
+            false,
+            vec![],
+            false,
+        );
         self.set_field(id, "password_disabled", true.into());
         self.set_field(id, "smb", false.into());
         self.api_keys.push(ApiKey {
@@ -249,16 +325,31 @@ impl Store {
         Ok(())
     }
 
-    fn add_group_with_privilege(&mut self, name: &str, gid: i64, privilege: &str, roles: Vec<String>) {
+    fn add_group_with_privilege(
+        &mut self,
+        name: &str,
+        gid: i64,
+        privilege: &str,
+        roles: Vec<String>,
+    ) {
         self.add_group(name, gid);
         let id = self.privileges.iter().map(|p| p.id).max().unwrap_or(0) + 1;
         let _ = privilege;
-        self.privileges.push(Privilege { id, local_groups: vec![gid], roles });
+        self.privileges.push(Privilege {
+            id,
+            local_groups: vec![gid],
+            roles,
+        });
     }
 
     fn add_group(&mut self, name: &str, gid: i64) -> i64 {
         let id = self.groups.iter().map(|g| g.id).max().unwrap_or(0) + 1;
-        self.groups.push(Group { id, gid, name: name.into(), builtin: false });
+        self.groups.push(Group {
+            id,
+            gid,
+            name: name.into(),
+            builtin: false,
+        });
         id
     }
 
@@ -270,7 +361,10 @@ impl Store {
         match want {
             Some(u) => u,
             None => {
-                while self.users.iter().any(|u| u.get("uid").and_then(Value::as_i64) == Some(self.next_uid))
+                while self
+                    .users
+                    .iter()
+                    .any(|u| u.get("uid").and_then(Value::as_i64) == Some(self.next_uid))
                     || self.groups.iter().any(|g| g.gid == self.next_uid)
                 {
                     self.next_uid += 1;
@@ -284,7 +378,10 @@ impl Store {
     /// Adds a user (and its primary group, and a privilege when asked). Returns the user id.
     pub(crate) fn add_user(&mut self, u: &NewUser) -> Result<i64> {
         if u.username.is_empty() || self.user_index(&u.username).is_some() {
-            return Err(Error::InvalidUser(format!("{:?} is empty or exists", u.username)));
+            return Err(Error::InvalidUser(format!(
+                "{:?} is empty or exists",
+                u.username
+            )));
         }
         let hash = match &u.password {
             Some(p) => hash_password(p)?,
@@ -302,10 +399,11 @@ impl Store {
                 .ok_or_else(|| Error::InvalidUser(format!("no group {g:?}")))?;
             groups.push(id);
         }
-        if u.groups.is_empty() && u.privilege_roles.is_none() {
-            if let Some(id) = self.group_id_by_gid(545) {
-                groups.push(id);
-            }
+        if u.groups.is_empty()
+            && u.privilege_roles.is_none()
+            && let Some(id) = self.group_id_by_gid(545)
+        {
+            groups.push(id);
         }
         if let Some(roles) = &u.privilege_roles {
             let pid = self.privileges.iter().map(|p| p.id).max().unwrap_or(0) + 1;
@@ -316,12 +414,25 @@ impl Store {
             });
         }
         let group_ids: Vec<i64> = groups;
-        let id = self.insert_user_raw(&u.username, uid, primary, &hash, &u.full_name, u.smb, group_ids, u.totp_secret.is_some());
+        let id = self.insert_user_raw(
+            &u.username,
+            uid,
+            primary,
+            &hash,
+            &u.full_name,
+            u.smb,
+            group_ids,
+            u.totp_secret.is_some(),
+        );
         if u.password.is_none() {
             self.set_field(id, "password_disabled", true.into());
         }
         self.set_field(id, "locked", u.locked.into());
-        let lpc = if u.expired || u.password.is_none() { Value::Null } else { json!({"$date": now_ms() - 10 * DAY_MS}) };
+        let lpc = if u.expired || u.password.is_none() {
+            Value::Null
+        } else {
+            json!({"$date": now_ms() - 10 * DAY_MS})
+        };
         self.set_field(id, "last_password_change", lpc);
         if let Some(s) = &u.totp_secret {
             self.totp_secrets.insert(u.username.clone(), s.clone());
@@ -349,13 +460,22 @@ impl Store {
             .max()
             .unwrap_or(0)
             + 1;
-        let group = self.groups.iter().find(|g| g.id == group_id).cloned().unwrap_or(Group {
-            id: group_id,
-            gid: uid,
-            name: username.into(),
-            builtin: false,
-        });
-        let smbhash = if smb && hash != "*" { Value::from(smb_hash(hash)) } else { Value::Null };
+        let group = self
+            .groups
+            .iter()
+            .find(|g| g.id == group_id)
+            .cloned()
+            .unwrap_or(Group {
+                id: group_id,
+                gid: uid,
+                name: username.into(),
+                builtin: false,
+            });
+        let smbhash = if smb && hash != "*" {
+            Value::from(smb_hash(hash))
+        } else {
+            Value::Null
+        };
         let builtin = uid == 0;
         let entry = json!({
             "id": id,
@@ -407,7 +527,9 @@ impl Store {
     }
 
     pub(crate) fn user_index_by_id(&self, id: i64) -> Option<usize> {
-        self.users.iter().position(|u| u.get("id").and_then(Value::as_i64) == Some(id))
+        self.users
+            .iter()
+            .position(|u| u.get("id").and_then(Value::as_i64) == Some(id))
     }
 
     pub(crate) fn user(&self, username: &str) -> Option<&Map<String, Value>> {
@@ -423,7 +545,11 @@ impl Store {
     /// gids of a user's primary group and its auxiliary groups.
     fn gids(&self, user: &Map<String, Value>) -> Vec<i64> {
         let mut gids = Vec::new();
-        if let Some(g) = user.get("group").and_then(|g| g.get("bsdgrp_gid")).and_then(Value::as_i64) {
+        if let Some(g) = user
+            .get("group")
+            .and_then(|g| g.get("bsdgrp_gid"))
+            .and_then(Value::as_i64)
+        {
             gids.push(g);
         }
         if let Some(list) = user.get("groups").and_then(Value::as_array) {
@@ -461,12 +587,18 @@ impl Store {
         let root = user.get("uid").and_then(Value::as_i64) == Some(0);
         match Self::password_age_days(user, now) {
             None => !root,
-            Some(age) => self.policy.max_password_age.is_some_and(|max| age > i64::from(max)),
+            Some(age) => self
+                .policy
+                .max_password_age
+                .is_some_and(|max| age > i64::from(max)),
         }
     }
 
     pub(crate) fn soft_expired(&self, user: &Map<String, Value>, now: i64) -> bool {
-        match (Self::password_age_days(user, now), self.policy.max_password_age) {
+        match (
+            Self::password_age_days(user, now),
+            self.policy.max_password_age,
+        ) {
             (Some(age), Some(max)) => age >= i64::from(max) - PASSWORD_PROMPT_AGE,
             _ => false,
         }
@@ -475,25 +607,48 @@ impl Store {
     /// The `user.query` entry with computed fields.
     pub(crate) fn entry(&self, user: &Map<String, Value>, now: i64) -> Value {
         let mut m = user.clone();
-        let username = user.get("username").and_then(Value::as_str).unwrap_or_default();
+        let username = user
+            .get("username")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let roles: Vec<String> = self
             .privilege_roles(username)
             .map(|r| r.into_iter().collect())
             .unwrap_or_default();
         m.insert("roles".into(), json!(roles));
-        m.insert("password_age".into(), json!(Self::password_age_days(user, now)));
-        m.insert("password_change_required".into(), json!(self.soft_expired(user, now)));
-        let keys: Vec<i64> = self.api_keys.iter().filter(|k| k.username == username).map(|k| k.id).collect();
+        m.insert(
+            "password_age".into(),
+            json!(Self::password_age_days(user, now)),
+        );
+        m.insert(
+            "password_change_required".into(),
+            json!(self.soft_expired(user, now)),
+        );
+        let keys: Vec<i64> = self
+            .api_keys
+            .iter()
+            .filter(|k| k.username == username)
+            .map(|k| k.id)
+            .collect();
         m.insert("api_keys".into(), json!(keys));
         Value::Object(m)
     }
 
     /// Stores a new password: hash, history, `last_password_change`.
-    pub(crate) fn store_password(&mut self, username: &str, new_hash: String, new_password: &str, now: i64) {
+    pub(crate) fn store_password(
+        &mut self,
+        username: &str,
+        new_hash: String,
+        new_password: &str,
+        now: i64,
+    ) {
         let history_len = MAX_PASSWORD_HISTORY;
         if let Some(i) = self.user_index(username) {
             let user = &mut self.users[i];
-            let old = user.get("unixhash").and_then(Value::as_str).map(str::to_owned);
+            let old = user
+                .get("unixhash")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             let mut history: Vec<Value> = user
                 .get("password_history")
                 .and_then(Value::as_array)
@@ -509,7 +664,11 @@ impl Store {
             user.insert("unixhash".into(), new_hash.into());
             user.insert(
                 "smbhash".into(),
-                if smb { smb_hash(new_password).into() } else { Value::Null },
+                if smb {
+                    smb_hash(new_password).into()
+                } else {
+                    Value::Null
+                },
             );
             user.insert("last_password_change".into(), json!({"$date": now}));
         }
@@ -520,7 +679,11 @@ impl Store {
         let mut v: Vec<String> = user
             .get("password_history")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(h) = user.get("unixhash").and_then(Value::as_str) {
             v.push(h.to_owned());
@@ -533,10 +696,17 @@ impl Store {
         self.api_keys.iter_mut().find(|k| k.id == id)
     }
 
-    pub(crate) fn credentials(&self, username: &str, api_key: bool, otpw: bool) -> Option<Credentials> {
+    pub(crate) fn credentials(
+        &self,
+        username: &str,
+        api_key: bool,
+        otpw: bool,
+    ) -> Option<Credentials> {
         let roles = self.privilege_roles(username)?;
         let now = now_ms();
-        let pcr = self.user(username).is_some_and(|u| self.soft_expired(u, now));
+        let pcr = self
+            .user(username)
+            .is_some_and(|u| self.soft_expired(u, now));
         Some(Credentials {
             username: username.to_owned(),
             roles,

@@ -22,7 +22,11 @@ fn resp(kind: &str) -> Value {
 }
 
 /// Dispatches the `auth.*` methods.
-pub(crate) async fn call(conn: &Arc<Conn>, method: &str, params: Vec<Value>) -> Result<Value, MethodError> {
+pub(crate) async fn call(
+    conn: &Arc<Conn>,
+    method: &str,
+    params: Vec<Value>,
+) -> Result<Value, MethodError> {
     match method {
         "auth.login" => {
             check_arity(&params, 3)?;
@@ -62,7 +66,10 @@ pub(crate) async fn call(conn: &Arc<Conn>, method: &str, params: Vec<Value>) -> 
         }
         "auth.generate_token" => generate_token(conn, &params),
         "auth.generate_onetime_password" => generate_otpw(conn, &params),
-        _ => Err(MethodError::call(errno::ENOMETHOD, format!("Method {method:?} not found"))),
+        _ => Err(MethodError::call(
+            errno::ENOMETHOD,
+            format!("Method {method:?} not found"),
+        )),
     }
 }
 
@@ -73,7 +80,10 @@ fn is_success(r: &Value) -> bool {
 fn str_arg(params: &[Value], i: usize, name: &str) -> Result<String, MethodError> {
     match params.get(i) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(MethodError::validation(name, "Input should be a valid string")),
+        Some(_) => Err(MethodError::validation(
+            name,
+            "Input should be a valid string",
+        )),
         None => Err(MethodError::validation(name, "Field required")),
     }
 }
@@ -83,7 +93,10 @@ async fn login_ex(conn: &Arc<Conn>, params: &[Value], attr: &str) -> Result<Valu
     let Some(data) = params.first().and_then(Value::as_object) else {
         return Err(MethodError::validation(attr, "Field required"));
     };
-    let mechanism = data.get("mechanism").and_then(Value::as_str).unwrap_or_default();
+    let mechanism = data
+        .get("mechanism")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let allowed: &[&str] = match mechanism {
         "PASSWORD_PLAIN" => &["mechanism", "username", "password", "login_options"],
         "API_KEY_PLAIN" => &["mechanism", "username", "api_key", "login_options"],
@@ -102,35 +115,62 @@ async fn login_ex(conn: &Arc<Conn>, params: &[Value], attr: &str) -> Result<Valu
     let mut errs = Vec::new();
     for k in data.keys() {
         if !allowed.contains(&k.as_str()) {
-            errs.push((format!("{attr}.{mechanism}.{k}"), "Extra inputs are not permitted".to_owned(), errno::EINVAL));
+            errs.push((
+                format!("{attr}.{mechanism}.{k}"),
+                "Extra inputs are not permitted".to_owned(),
+                errno::EINVAL,
+            ));
         }
     }
     for k in allowed.iter().filter(|k| **k != "login_options") {
         match data.get(*k) {
-            None => errs.push((format!("{attr}.{mechanism}.{k}"), "Field required".into(), errno::EINVAL)),
+            None => errs.push((
+                format!("{attr}.{mechanism}.{k}"),
+                "Field required".into(),
+                errno::EINVAL,
+            )),
             Some(Value::String(_)) => {}
-            Some(_) => errs.push((format!("{attr}.{mechanism}.{k}"), "Input should be a valid string".into(), errno::EINVAL)),
+            Some(_) => errs.push((
+                format!("{attr}.{mechanism}.{k}"),
+                "Input should be a valid string".into(),
+                errno::EINVAL,
+            )),
         }
     }
     let user_info = match data.get("login_options") {
         None => true,
         Some(Value::Object(o)) => {
             for k in o.keys().filter(|k| k.as_str() != "user_info") {
-                errs.push((format!("{attr}.{mechanism}.login_options.{k}"), "Extra inputs are not permitted".into(), errno::EINVAL));
+                errs.push((
+                    format!("{attr}.{mechanism}.login_options.{k}"),
+                    "Extra inputs are not permitted".into(),
+                    errno::EINVAL,
+                ));
             }
             o.get("user_info").and_then(Value::as_bool).unwrap_or(true)
         }
         Some(_) => {
-            errs.push((format!("{attr}.{mechanism}.login_options"), "Input should be a valid dictionary".into(), errno::EINVAL));
+            errs.push((
+                format!("{attr}.{mechanism}.login_options"),
+                "Input should be a valid dictionary".into(),
+                errno::EINVAL,
+            ));
             true
         }
     };
     if !errs.is_empty() {
         return Err(MethodError::Validation(errs));
     }
-    let s = |k: &str| data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let s = |k: &str| {
+        data.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     match mechanism {
-        "PASSWORD_PLAIN" => password_login(conn, &s("username"), &s("password"), None, user_info).await,
+        "PASSWORD_PLAIN" => {
+            password_login(conn, &s("username"), &s("password"), None, user_info).await
+        }
         "API_KEY_PLAIN" => api_key_login(conn, Some(&s("username")), &s("api_key"), user_info),
         "TOKEN_PLAIN" => Ok(token_login(conn, &s("token"), user_info)),
         _ => otp_continue(conn, &s("otp_token"), user_info),
@@ -169,13 +209,20 @@ async fn password_login(
         };
         let b = |k: &str| user.get(k).and_then(Value::as_bool).unwrap_or(false);
         let snap = Snapshot {
-            hash: user.get("unixhash").and_then(Value::as_str).unwrap_or("*").to_owned(),
+            hash: user
+                .get("unixhash")
+                .and_then(Value::as_str)
+                .unwrap_or("*")
+                .to_owned(),
             disabled: b("password_disabled"),
             locked: b("locked"),
             expired: store.hard_expired(user, now),
             two_factor: b("twofactor_auth_configured"),
         };
-        let otpw = store.otps.iter().position(|o| o.username == username && o.password == password);
+        let otpw = store
+            .otps
+            .iter()
+            .position(|o| o.username == username && o.password == password);
         let otpw = otpw.map(|i| store.otps.remove(i));
         (snap, otpw)
     };
@@ -204,7 +251,11 @@ async fn password_login(
         creds.password_change_required |= o.admin_generated;
     }
     if snap.two_factor && !otpw_login {
-        lock(&conn.state).otp = Some(OtpChallenge { username: username.to_owned(), attempts: 0, otpw: false });
+        lock(&conn.state).otp = Some(OtpChallenge {
+            username: username.to_owned(),
+            attempts: 0,
+            otpw: false,
+        });
         if let Some(token) = otp_token {
             return otp_continue(conn, &token, user_info);
         }
@@ -214,7 +265,11 @@ async fn password_login(
 }
 
 fn succeed(conn: &Conn, creds: Credentials, user_info: bool) -> Value {
-    let info = if user_info { me(conn, &creds) } else { Value::Null };
+    let info = if user_info {
+        me(conn, &creds)
+    } else {
+        Value::Null
+    };
     let mut st = lock(&conn.state);
     st.creds = Some(creds);
     st.otp = None;
@@ -232,11 +287,22 @@ fn totp_ok(secret: &str, token: &str) -> bool {
 
 fn otp_continue(conn: &Conn, token: &str, user_info: bool) -> Result<Value, MethodError> {
     let Some(mut challenge) = lock(&conn.state).otp.take() else {
-        return Err(MethodError::call(errno::EINVAL, "OTP_TOKEN: no authentication in progress"));
+        return Err(MethodError::call(
+            errno::EINVAL,
+            "OTP_TOKEN: no authentication in progress",
+        ));
     };
-    let secret = conn.shared.store().totp_secrets.get(&challenge.username).cloned();
+    let secret = conn
+        .shared
+        .store()
+        .totp_secrets
+        .get(&challenge.username)
+        .cloned();
     if secret.is_some_and(|s| totp_ok(&s, token)) {
-        let creds = conn.shared.store().credentials(&challenge.username, false, challenge.otpw);
+        let creds = conn
+            .shared
+            .store()
+            .credentials(&challenge.username, false, challenge.otpw);
         return Ok(match creds {
             Some(c) => succeed(conn, c, user_info),
             None => no_privilege(conn),
@@ -251,7 +317,12 @@ fn otp_continue(conn: &Conn, token: &str, user_info: bool) -> Result<Value, Meth
     Ok(json!({"response_type": "OTP_REQUIRED", "username": username}))
 }
 
-fn api_key_login(conn: &Conn, username: Option<&str>, key: &str, user_info: bool) -> Result<Value, MethodError> {
+fn api_key_login(
+    conn: &Conn,
+    username: Option<&str>,
+    key: &str,
+    user_info: bool,
+) -> Result<Value, MethodError> {
     let Some((id, secret)) = key.split_once('-') else {
         return Ok(resp("AUTH_ERR"));
     };
@@ -264,7 +335,11 @@ fn api_key_login(conn: &Conn, username: Option<&str>, key: &str, user_info: bool
             return Ok(resp("AUTH_ERR"));
         };
         let same = k.key.len() == secret.len()
-            && k.key.bytes().zip(secret.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+            && k.key
+                .bytes()
+                .zip(secret.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
         if !same || username.is_some_and(|u| u != k.username) {
             return Ok(resp("AUTH_ERR"));
         }
@@ -274,7 +349,10 @@ fn api_key_login(conn: &Conn, username: Option<&str>, key: &str, user_info: bool
         if !conn.secure {
             // The real server revokes a plain key seen on an insecure transport.
             k.revoked = true;
-            tracing::warn!(key_id = id, "API key revoked: attempt to use over an insecure transport");
+            tracing::warn!(
+                key_id = id,
+                "API key revoked: attempt to use over an insecure transport"
+            );
             return Ok(resp("EXPIRED"));
         }
         k.username.clone()
@@ -315,13 +393,23 @@ fn generate_token(conn: &Conn, params: &[Value]) -> Result<Value, MethodError> {
     }
     let ttl = match params.first() {
         None | Some(Value::Null) => 600,
-        Some(v) => v.as_i64().ok_or_else(|| MethodError::validation("ttl", "Input should be a valid integer"))?,
+        Some(v) => v
+            .as_i64()
+            .ok_or_else(|| MethodError::validation("ttl", "Input should be a valid integer"))?,
     };
     let single_use = params.get(3).and_then(Value::as_bool).unwrap_or(false);
-    let token: String = rand::rng().sample_iter(&Alphanumeric).take(64).map(char::from).collect();
+    let token: String = rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect();
     conn.shared.store().tokens.insert(
         token.clone(),
-        Token { creds, expires_ms: now_ms() + accounts::ttl_ms(ttl), single_use },
+        Token {
+            creds,
+            expires_ms: now_ms() + accounts::ttl_ms(ttl),
+            single_use,
+        },
     );
     Ok(token.into())
 }
@@ -332,7 +420,9 @@ fn generate_otpw(conn: &Conn, params: &[Value]) -> Result<Value, MethodError> {
         .first()
         .and_then(|v| v.get("username"))
         .and_then(Value::as_str)
-        .ok_or_else(|| MethodError::validation("generate_onetime_password.username", "Field required"))?
+        .ok_or_else(|| {
+            MethodError::validation("generate_onetime_password.username", "Field required")
+        })?
         .to_owned();
     let mut store = conn.shared.store();
     if store.user(&username).is_none() {
@@ -371,7 +461,10 @@ pub(crate) fn me(conn: &Conn, creds: &Credentials) -> Value {
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    let two_factor = user.get("twofactor_auth_configured").and_then(Value::as_bool).unwrap_or(false);
+    let two_factor = user
+        .get("twofactor_auth_configured")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let full = creds.full_admin();
     let roles: Vec<&String> = creds.roles.iter().collect();
     let mut attrs: BTreeSet<&str> = BTreeSet::new();

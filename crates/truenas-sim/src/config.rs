@@ -364,17 +364,28 @@ mod tests {
             "latency=250".parse::<Fault>().unwrap(),
             Fault::Latency(Duration::from_millis(250))
         );
-        assert_eq!("drop-after=3".parse::<Fault>().unwrap(), Fault::DropAfter(3));
+        assert_eq!(
+            "drop-after=3".parse::<Fault>().unwrap(),
+            Fault::DropAfter(3)
+        );
         assert_eq!(
             "close=1011:boom".parse::<Fault>().unwrap(),
-            Fault::Close { code: 1011, reason: "boom".into() }
+            Fault::Close {
+                code: 1011,
+                reason: "boom".into()
+            }
         );
         assert_eq!(
             "close=1000".parse::<Fault>().unwrap(),
-            Fault::Close { code: 1000, reason: String::new() }
+            Fault::Close {
+                code: 1000,
+                reason: String::new()
+            }
         );
         assert_eq!(
-            "redirect=https://auth.example/login".parse::<Fault>().unwrap(),
+            "redirect=https://auth.example/login"
+                .parse::<Fault>()
+                .unwrap(),
             Fault::Redirect("https://auth.example/login".into())
         );
         assert_eq!("allow-list".parse::<Fault>().unwrap(), Fault::AllowList);
@@ -396,7 +407,10 @@ mod tests {
 
     #[test]
     fn versions_parse() {
-        assert_eq!("26.0.0".parse::<ServerVersion>().unwrap(), ServerVersion::V26_0_0);
+        assert_eq!(
+            "26.0.0".parse::<ServerVersion>().unwrap(),
+            ServerVersion::V26_0_0
+        );
         assert!("24.10".parse::<ServerVersion>().is_err());
     }
 }

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::config::Fault;
 use crate::state::Conn;
 use crate::wire_error::MethodError;
-use crate::{jsonrpc, legacy, methods};
+use crate::{jsonrpc, legacy, methods, unconfirmed};
 
 /// `SoftHardSemaphore(10, 20)`: 10 calls run, 10 more queue, the 21st is refused.
 pub(crate) const MAX_RUNNING: usize = 10;
@@ -92,7 +92,12 @@ impl Session {
         if self.conn.authenticated() {
             (len > AUTH_MAX).then(|| (1009, "Max message length is 64 kB".to_owned()))
         } else {
-            (len > ANON_MAX).then(|| (1007, "Anonymous connection max message length is 8 kB".to_owned()))
+            (len > ANON_MAX).then(|| {
+                (
+                    1007,
+                    "Anonymous connection max message length is 8 kB".to_owned(),
+                )
+            })
         }
     }
 }
@@ -149,6 +154,9 @@ where
                 None => return,
             },
             msg = stream.next() => match msg {
+                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                    close = Some((1009, unconfirmed::TRANSPORT_TOO_BIG.to_owned()));
+                }
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(Message::Binary(_))) => {
                     close = Some((1003, "Invalid websocket message type: <WSMsgType.BINARY: 2>".into()));
@@ -183,7 +191,10 @@ where
         }
     }
     if let Some((code, reason)) = close {
-        let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
         if sink.send(Message::Close(Some(frame))).await.is_err() {
             return;
         }

@@ -38,18 +38,30 @@ pub(crate) fn on_text(session: &Session, text: &str) -> Action {
     let parsed: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            session.send(jsonrpc_plain_error(&Value::Null, -32700, &unconfirmed::python_json_error(text, &e)));
+            session.send(jsonrpc_plain_error(
+                &Value::Null,
+                -32700,
+                &unconfirmed::python_json_error(text, &e),
+            ));
             return Action::None;
         }
     };
     let msg = match parsed {
         Value::Object(m) => m,
         Value::Array(_) => {
-            session.send(jsonrpc_plain_error(&Value::Null, -32700, "Batch messages are not supported at this time"));
+            session.send(jsonrpc_plain_error(
+                &Value::Null,
+                -32700,
+                "Batch messages are not supported at this time",
+            ));
             return Action::None;
         }
         _ => {
-            session.send(jsonrpc_plain_error(&Value::Null, -32700, "Invalid Message Format"));
+            session.send(jsonrpc_plain_error(
+                &Value::Null,
+                -32700,
+                "Invalid Message Format",
+            ));
             return Action::None;
         }
     };
@@ -61,7 +73,11 @@ pub(crate) fn on_text(session: &Session, text: &str) -> Action {
         }
         return Action::None;
     }
-    let method = msg.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let method = msg
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if methods::lookup(&method).is_none() {
         if let Some(id) = &id {
             session.send(jsonrpc_plain_error(id, -32601, "Method does not exist"));
@@ -70,7 +86,11 @@ pub(crate) fn on_text(session: &Session, text: &str) -> Action {
     }
     if !session.has_room() {
         if let Some(id) = &id {
-            session.send(jsonrpc_plain_error(id, -32000, "Maximum number of concurrent calls (20) has exceeded"));
+            session.send(jsonrpc_plain_error(
+                id,
+                -32000,
+                "Maximum number of concurrent calls (20) has exceeded",
+            ));
         }
         return Action::None;
     }

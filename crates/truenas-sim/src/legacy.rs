@@ -20,9 +20,14 @@ fn no_method(name: &str) -> MethodError {
     let Some((service, method)) = name.rsplit_once('.') else {
         return MethodError::call(errno::EBADMSG, "Invalid method name");
     };
-    let known = METHODS.iter().any(|(m, _)| m.rsplit_once('.').is_some_and(|(s, _)| s == service));
+    let known = METHODS
+        .iter()
+        .any(|(m, _)| m.rsplit_once('.').is_some_and(|(s, _)| s == service));
     if known {
-        MethodError::call(errno::ENOMETHOD, format!("Method '{method}' not found in '{service}'"))
+        MethodError::call(
+            errno::ENOMETHOD,
+            format!("Method '{method}' not found in '{service}'"),
+        )
     } else {
         MethodError::call(errno::ENOMETHOD, format!("Service '{service}' not found"))
     }
@@ -44,7 +49,9 @@ pub(crate) fn on_text(session: &Session, connected: &mut bool, text: &str) -> Ac
     // parse_message errors close the legacy socket with 1007 (JSON-RPC answers -32700 instead).
     let msg: Map<String, Value> = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => m,
-        Ok(Value::Array(_)) => return Action::Close(1007, "Batch messages are not supported at this time".into()),
+        Ok(Value::Array(_)) => {
+            return Action::Close(1007, "Batch messages are not supported at this time".into());
+        }
         Ok(_) => return Action::Close(1007, "Invalid Message Format".into()),
         Err(e) => return Action::Close(1007, unconfirmed::python_json_error(text, &e)),
     };
@@ -56,7 +63,10 @@ pub(crate) fn on_text(session: &Session, connected: &mut bool, text: &str) -> Ac
     if kind == "connect" {
         if msg.get("version").and_then(Value::as_str) == Some("1") {
             *connected = true;
-            session.send(json!({"msg": "connected", "session": uuid::Uuid::new_v4().to_string()}).to_string());
+            session.send(
+                json!({"msg": "connected", "session": uuid::Uuid::new_v4().to_string()})
+                    .to_string(),
+            );
         } else {
             failed(session);
         }
@@ -70,7 +80,12 @@ pub(crate) fn on_text(session: &Session, connected: &mut bool, text: &str) -> Ac
     match kind {
         "method" => {
             let Some(method) = msg.get("method").and_then(Value::as_str).map(str::to_owned) else {
-                result_error(session, &id, "", &plain("Message is malformed: 'method' is absent.", errno::EINVAL));
+                result_error(
+                    session,
+                    &id,
+                    "",
+                    &plain("Message is malformed: 'method' is absent.", errno::EINVAL),
+                );
                 return Action::None;
             };
             if methods::lookup(&method).is_none() {
@@ -84,7 +99,9 @@ pub(crate) fn on_text(session: &Session, connected: &mut bool, text: &str) -> Ac
             Action::Spawned(session.spawn_call(method, params, move |method, result| {
                 Some(match result {
                     Ok(v) => json!({"id": id, "msg": "result", "result": v}).to_string(),
-                    Err(e) => json!({"msg": "result", "id": id, "error": e.to_legacy(method)}).to_string(),
+                    Err(e) => {
+                        json!({"msg": "result", "id": id, "error": e.to_legacy(method)}).to_string()
+                    }
                 })
             }))
         }

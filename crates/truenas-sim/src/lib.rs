@@ -115,7 +115,13 @@ impl Simulator {
         });
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, shared.clone(), tls, rx));
-        Ok(Simulator { shared, addr, fingerprint, shutdown: tx, task: Some(task) })
+        Ok(Simulator {
+            shared,
+            addr,
+            fingerprint,
+            shutdown: tx,
+            task: Some(task),
+        })
     }
 
     /// The bound address (the real port when `listen` had port 0).
@@ -158,7 +164,9 @@ impl Simulator {
     /// The stored user entry (unredacted, computed fields included).
     pub fn user(&self, username: &str) -> Option<Value> {
         let store = self.shared.store();
-        store.user(username).map(|u| store.entry(u, accounts::now_ms()))
+        store
+            .user(username)
+            .map(|u| store.entry(u, accounts::now_ms()))
     }
 
     /// Sets one stored field of a user (e.g. `last_password_change` as `{"$date": ms}`, `smb`).

@@ -49,7 +49,11 @@ async fn main() -> anyhow::Result<()> {
         Some("off") => None,
         Some(s) => Some(s.parse::<RateLimit>()?),
     };
-    let base = if args.demo { SimConfig::demo() } else { SimConfig::empty() };
+    let base = if args.demo {
+        SimConfig::demo()
+    } else {
+        SimConfig::empty()
+    };
     let config = base
         .listen(args.listen)
         .tls(args.tls)

@@ -41,12 +41,18 @@ pub(crate) const METHODS: &[(&str, Access)] = &[
     ("auth.me", Access::Authenticated),
     ("auth.logout", Access::Authenticated),
     ("auth.generate_token", Access::Authenticated),
-    ("auth.generate_onetime_password", Access::Role("ACCOUNT_WRITE")),
+    (
+        "auth.generate_onetime_password",
+        Access::Role("ACCOUNT_WRITE"),
+    ),
     ("system.boot_id", Access::Public),
     ("system.info", Access::Role("READONLY_ADMIN")),
     ("system.version", Access::Authenticated),
     ("system.version_short", Access::Authenticated),
-    ("system.security.config", Access::Role("SYSTEM_SECURITY_READ")),
+    (
+        "system.security.config",
+        Access::Role("SYSTEM_SECURITY_READ"),
+    ),
     ("user.query", Access::Role("ACCOUNT_READ")),
     ("user.get_instance", Access::Role("ACCOUNT_READ")),
     ("user.get_user_obj", Access::Role("ACCOUNT_READ")),
@@ -64,7 +70,10 @@ pub(crate) fn check_arity(params: &[Value], max: usize) -> Result<(), MethodErro
     if params.len() > max {
         return Err(MethodError::validation(
             "",
-            format!("Too many arguments (expected {max}, found {})", params.len()),
+            format!(
+                "Too many arguments (expected {max}, found {})",
+                params.len()
+            ),
         ));
     }
     Ok(())
@@ -98,7 +107,9 @@ async fn rate_limit(conn: &Conn, method: &str) -> Result<(), MethodError> {
     let exceeded = {
         let mut rate = lock(&conn.shared.rate);
         let now = Instant::now();
-        let entry = rate.entry((method.to_owned(), conn.peer.ip())).or_insert((now, 0));
+        let entry = rate
+            .entry((method.to_owned(), conn.peer.ip()))
+            .or_insert((now, 0));
         if now.duration_since(entry.0) >= limit.window {
             *entry = (now, 0);
         }
@@ -107,7 +118,11 @@ async fn rate_limit(conn: &Conn, method: &str) -> Result<(), MethodError> {
     };
     if exceeded {
         let (lo, hi) = limit.sleep;
-        let pause = if hi > lo { rand::rng().random_range(lo..=hi) } else { lo };
+        let pause = if hi > lo {
+            rand::rng().random_range(lo..=hi)
+        } else {
+            lo
+        };
         tokio::time::sleep(pause).await;
         return Err(MethodError::call(errno::EBUSY, "Rate Limit Exceeded"));
     }
@@ -115,9 +130,16 @@ async fn rate_limit(conn: &Conn, method: &str) -> Result<(), MethodError> {
 }
 
 /// Runs one call: access rules, then the handler. The caller has checked the method exists.
-pub(crate) async fn call(conn: &Arc<Conn>, method: &str, params: Vec<Value>) -> Result<Value, MethodError> {
+pub(crate) async fn call(
+    conn: &Arc<Conn>,
+    method: &str,
+    params: Vec<Value>,
+) -> Result<Value, MethodError> {
     let Some(access) = lookup(method) else {
-        return Err(MethodError::call(errno::ENOMETHOD, format!("Method {method:?} not found")));
+        return Err(MethodError::call(
+            errno::ENOMETHOD,
+            format!("Method {method:?} not found"),
+        ));
     };
     authorize(conn, method, access).await?;
     match method {
@@ -163,7 +185,10 @@ pub(crate) async fn call(conn: &Arc<Conn>, method: &str, params: Vec<Value>) -> 
         "user.update" => users::update(conn, params).await,
         "user.set_password" => users::set_password(conn, params).await,
         m if m.starts_with("auth.") => auth::call(conn, m, params).await,
-        _ => Err(MethodError::call(errno::ENOMETHOD, format!("Method {method:?} not found"))),
+        _ => Err(MethodError::call(
+            errno::ENOMETHOD,
+            format!("Method {method:?} not found"),
+        )),
     }
 }
 
@@ -172,21 +197,34 @@ fn set_options(conn: &Conn, params: &[Value]) -> Result<Value, MethodError> {
     let mut st = lock(&conn.state);
     if let Some(opts) = params.first() {
         let Some(opts) = opts.as_object() else {
-            return Err(MethodError::validation("options", "Input should be a valid dictionary"));
+            return Err(MethodError::validation(
+                "options",
+                "Input should be a valid dictionary",
+            ));
         };
         for (k, v) in opts {
             let Some(b) = v.as_bool() else {
-                return Err(MethodError::validation(format!("options.{k}"), "Input should be a valid boolean"));
+                return Err(MethodError::validation(
+                    format!("options.{k}"),
+                    "Input should be a valid boolean",
+                ));
             };
             match k.as_str() {
                 "legacy_jobs" => st.legacy_jobs = b,
                 "private_methods" => st.private_methods = b,
                 "py_exceptions" => st.py_exceptions = b,
-                _ => return Err(MethodError::validation(format!("options.{k}"), "Extra inputs are not permitted")),
+                _ => {
+                    return Err(MethodError::validation(
+                        format!("options.{k}"),
+                        "Extra inputs are not permitted",
+                    ));
+                }
             }
         }
     }
-    Ok(json!({"legacy_jobs": st.legacy_jobs, "private_methods": st.private_methods, "py_exceptions": st.py_exceptions}))
+    Ok(
+        json!({"legacy_jobs": st.legacy_jobs, "private_methods": st.private_methods, "py_exceptions": st.py_exceptions}),
+    )
 }
 
 fn get_methods(conn: &Conn) -> Value {
@@ -301,12 +339,22 @@ fn get_user_obj(conn: &Conn, params: &[Value]) -> Result<Value, MethodError> {
     let user = if let Some(name) = arg.get("username").and_then(Value::as_str) {
         store.user(name)
     } else if let Some(uid) = arg.get("uid").and_then(Value::as_i64) {
-        store.users.iter().find(|u| u.get("uid").and_then(Value::as_i64) == Some(uid))
+        store
+            .users
+            .iter()
+            .find(|u| u.get("uid").and_then(Value::as_i64) == Some(uid))
     } else {
-        return Err(MethodError::validation("data", "username or uid must be specified"));
+        return Err(MethodError::validation(
+            "data",
+            "username or uid must be specified",
+        ));
     };
     let Some(user) = user else {
-        let key = arg.get("username").or_else(|| arg.get("uid")).cloned().unwrap_or(Value::Null);
+        let key = arg
+            .get("username")
+            .or_else(|| arg.get("uid"))
+            .cloned()
+            .unwrap_or(Value::Null);
         return Err(MethodError::Exception {
             class: "KeyError".into(),
             reason: format!("{key}"),
@@ -314,13 +362,24 @@ fn get_user_obj(conn: &Conn, params: &[Value]) -> Result<Value, MethodError> {
             errno: errno::ENOENT,
         });
     };
-    let get_groups = arg.get("get_groups").and_then(Value::as_bool).unwrap_or(false);
+    let get_groups = arg
+        .get("get_groups")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     Ok(user_obj(&store, user, get_groups))
 }
 
 /// The `pwd` view of a user (`user.get_user_obj`, base of `auth.me`).
-pub(crate) fn user_obj(store: &accounts::Store, user: &Map<String, Value>, get_groups: bool) -> Value {
-    let gid = user.get("group").and_then(|g| g.get("bsdgrp_gid")).cloned().unwrap_or(Value::Null);
+pub(crate) fn user_obj(
+    store: &accounts::Store,
+    user: &Map<String, Value>,
+    get_groups: bool,
+) -> Value {
+    let gid = user
+        .get("group")
+        .and_then(|g| g.get("bsdgrp_gid"))
+        .cloned()
+        .unwrap_or(Value::Null);
     let grouplist = if get_groups {
         let mut gids = vec![gid.clone()];
         if let Some(list) = user.get("groups").and_then(Value::as_array) {

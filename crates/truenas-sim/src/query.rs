@@ -58,21 +58,32 @@ fn matches_one(entry: &Value, filter: &[Value]) -> Result<bool, MethodError> {
     let [field, op, value] = filter else {
         return Err(bad("filters", "Invalid filter"));
     };
-    let field = field.as_str().ok_or_else(|| bad("filters", "Invalid filter"))?;
-    let op = op.as_str().ok_or_else(|| bad("filters", "Invalid filter"))?;
+    let field = field
+        .as_str()
+        .ok_or_else(|| bad("filters", "Invalid filter"))?;
+    let op = op
+        .as_str()
+        .ok_or_else(|| bad("filters", "Invalid filter"))?;
     let (ci, op) = match op.strip_prefix('C') {
         Some(rest) if !rest.is_empty() => (true, rest),
         _ => (false, op),
     };
     let null = Value::Null;
     let left = get_field(entry, field).unwrap_or(&null);
-    let (left, value) = if ci { (lower(left), lower(value)) } else { (left.clone(), value.clone()) };
+    let (left, value) = if ci {
+        (lower(left), lower(value))
+    } else {
+        (left.clone(), value.clone())
+    };
     let s = |v: &Value| v.as_str().map(str::to_owned);
     Ok(match op {
         "=" => eq(&left, &value),
         "!=" => !eq(&left, &value),
         ">" => cmp(&left, &value) == Some(Ordering::Greater),
-        ">=" => matches!(cmp(&left, &value), Some(Ordering::Greater | Ordering::Equal)),
+        ">=" => matches!(
+            cmp(&left, &value),
+            Some(Ordering::Greater | Ordering::Equal)
+        ),
         "<" => cmp(&left, &value) == Some(Ordering::Less),
         "<=" => matches!(cmp(&left, &value), Some(Ordering::Less | Ordering::Equal)),
         "~" => match (s(&left), s(&value)) {
@@ -93,12 +104,18 @@ fn matches_one(entry: &Value, filter: &[Value]) -> Result<bool, MethodError> {
 
 fn matches_all(entry: &Value, filters: &[Value]) -> Result<bool, MethodError> {
     for f in filters {
-        let arr = f.as_array().ok_or_else(|| bad("filters", "Filter must be a list"))?;
+        let arr = f
+            .as_array()
+            .ok_or_else(|| bad("filters", "Filter must be a list"))?;
         let ok = if arr.len() == 2 && arr[0].as_str() == Some("OR") {
-            let branches = arr[1].as_array().ok_or_else(|| bad("filters", "OR requires a list of filters"))?;
+            let branches = arr[1]
+                .as_array()
+                .ok_or_else(|| bad("filters", "OR requires a list of filters"))?;
             let mut any = false;
             for b in branches {
-                let b = b.as_array().ok_or_else(|| bad("filters", "Filter must be a list"))?;
+                let b = b
+                    .as_array()
+                    .ok_or_else(|| bad("filters", "Filter must be a list"))?;
                 // A branch is either one filter or a list of filters (AND).
                 let hit = if b.first().is_some_and(Value::is_array) {
                     matches_all(entry, b)?
@@ -128,7 +145,9 @@ fn insert_path(map: &mut Map<String, Value>, parts: &[&str], value: Value) {
             map.insert((*last).to_owned(), value);
         }
         [first, rest @ ..] => {
-            let next = map.entry((*first).to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            let next = map
+                .entry((*first).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(m) = next {
                 insert_path(m, rest, value);
             }
@@ -149,7 +168,11 @@ fn select(entry: &Value, fields: &[Value]) -> Value {
 }
 
 /// Applies `[filters, options]` to the entries; returns the list, a count, or one entry.
-pub(crate) fn filter_list(entries: Vec<Value>, filters: &Value, options: &Value) -> Result<Value, MethodError> {
+pub(crate) fn filter_list(
+    entries: Vec<Value>,
+    filters: &Value,
+    options: &Value,
+) -> Result<Value, MethodError> {
     let filters = match filters {
         Value::Null => Vec::new(),
         Value::Array(a) => a.clone(),
@@ -161,10 +184,22 @@ pub(crate) fn filter_list(entries: Vec<Value>, filters: &Value, options: &Value)
         Value::Object(o) => o,
         _ => return Err(bad("options", "Input should be a valid dictionary")),
     };
-    const KNOWN: &[&str] = &["extra", "order_by", "select", "count", "get", "offset", "limit", "force_sql_filters"];
+    const KNOWN: &[&str] = &[
+        "extra",
+        "order_by",
+        "select",
+        "count",
+        "get",
+        "offset",
+        "limit",
+        "force_sql_filters",
+    ];
     for k in options.keys() {
         if !KNOWN.contains(&k.as_str()) {
-            return Err(bad(format!("options.{k}"), "Extra inputs are not permitted"));
+            return Err(bad(
+                format!("options.{k}"),
+                "Extra inputs are not permitted",
+            ));
         }
     }
     let mut rows = Vec::new();
@@ -187,10 +222,25 @@ pub(crate) fn filter_list(entries: Vec<Value>, filters: &Value, options: &Value)
                 None => (key, false),
             };
             rows.sort_by(|a, b| {
-                let (x, y) = (get_field(a, key).unwrap_or(&Value::Null), get_field(b, key).unwrap_or(&Value::Null));
+                let (x, y) = (
+                    get_field(a, key).unwrap_or(&Value::Null),
+                    get_field(b, key).unwrap_or(&Value::Null),
+                );
                 match (x.is_null(), y.is_null(), nulls_first) {
-                    (true, false, Some(nf)) => return if nf { Ordering::Less } else { Ordering::Greater },
-                    (false, true, Some(nf)) => return if nf { Ordering::Greater } else { Ordering::Less },
+                    (true, false, Some(nf)) => {
+                        return if nf {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        };
+                    }
+                    (false, true, Some(nf)) => {
+                        return if nf {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        };
+                    }
                     _ => {}
                 }
                 let o = cmp(x, y).unwrap_or(Ordering::Equal);
@@ -203,14 +253,25 @@ pub(crate) fn filter_list(entries: Vec<Value>, filters: &Value, options: &Value)
     }
     let offset = options.get("offset").and_then(Value::as_u64).unwrap_or(0) as usize;
     let mut rows: Vec<Value> = rows.into_iter().skip(offset).collect();
-    if let Some(limit) = options.get("limit").and_then(Value::as_u64).filter(|l| *l > 0) {
+    if let Some(limit) = options
+        .get("limit")
+        .and_then(Value::as_u64)
+        .filter(|l| *l > 0)
+    {
         rows.truncate(limit as usize);
     }
-    if let Some(fields) = options.get("select").and_then(Value::as_array).filter(|a| !a.is_empty()) {
+    if let Some(fields) = options
+        .get("select")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    {
         rows = rows.iter().map(|r| select(r, fields)).collect();
     }
     if options.get("get").and_then(Value::as_bool) == Some(true) {
-        return rows.into_iter().next().ok_or_else(MethodError::match_not_found);
+        return rows
+            .into_iter()
+            .next()
+            .ok_or_else(MethodError::match_not_found);
     }
     Ok(Value::Array(rows))
 }
@@ -229,7 +290,11 @@ mod tests {
     }
 
     fn names(v: &Value) -> Vec<String> {
-        v.as_array().unwrap().iter().map(|e| e["username"].as_str().unwrap().to_owned()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["username"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     #[test]
@@ -239,7 +304,10 @@ mod tests {
         assert_eq!(q(json!([["username", "C=", "bob"]])), ["Bob"]);
         assert_eq!(q(json!([["uid", ">=", 3000]])), ["alice", "Bob"]);
         assert_eq!(q(json!([["uid", "<", 3000]])), ["carol"]);
-        assert_eq!(q(json!([["username", "in", ["alice", "carol"]]])), ["alice", "carol"]);
+        assert_eq!(
+            q(json!([["username", "in", ["alice", "carol"]]])),
+            ["alice", "carol"]
+        );
         assert_eq!(q(json!([["username", "nin", ["alice", "carol"]]])), ["Bob"]);
         assert_eq!(q(json!([["groups", "rin", 1]])), ["alice"]);
         assert_eq!(q(json!([["groups", "rnin", 2]])), ["carol"]);
@@ -248,18 +316,37 @@ mod tests {
         assert_eq!(q(json!([["username", "$", "ol"]])), ["carol"]);
         assert_eq!(q(json!([["username", "~", "^a.i"]])), ["alice"]);
         assert_eq!(q(json!([["group.bsdgrp_gid", "=", 950]])), ["carol"]);
-        assert_eq!(q(json!([["OR", [["uid", "=", 950], ["username", "=", "alice"]]]])), ["alice", "carol"]);
+        assert_eq!(
+            q(json!([[
+                "OR",
+                [["uid", "=", 950], ["username", "=", "alice"]]
+            ]])),
+            ["alice", "carol"]
+        );
         assert_eq!(q(json!([["email", "!=", null]])), ["Bob"]);
     }
 
     #[test]
     fn options() {
-        let r = filter_list(data(), &json!([]), &json!({"order_by": ["-uid"], "limit": 2})).unwrap();
+        let r = filter_list(
+            data(),
+            &json!([]),
+            &json!({"order_by": ["-uid"], "limit": 2}),
+        )
+        .unwrap();
         assert_eq!(names(&r), ["Bob", "alice"]);
         let r = filter_list(data(), &json!([]), &json!({"offset": 1})).unwrap();
         assert_eq!(names(&r), ["Bob", "carol"]);
-        assert_eq!(filter_list(data(), &json!([]), &json!({"count": true})).unwrap(), json!(3));
-        let r = filter_list(data(), &json!([["id", "=", 2]]), &json!({"get": true, "select": ["username", "group.bsdgrp_gid"]})).unwrap();
+        assert_eq!(
+            filter_list(data(), &json!([]), &json!({"count": true})).unwrap(),
+            json!(3)
+        );
+        let r = filter_list(
+            data(),
+            &json!([["id", "=", 2]]),
+            &json!({"get": true, "select": ["username", "group.bsdgrp_gid"]}),
+        )
+        .unwrap();
         assert_eq!(r, json!({"username": "Bob", "group": {"bsdgrp_gid": 3001}}));
         assert!(filter_list(data(), &json!([["id", "=", 9]]), &json!({"get": true})).is_err());
     }

@@ -43,7 +43,12 @@ pub(crate) async fn serve(
     }
 }
 
-async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, tls: Option<TlsAcceptor>) {
+async fn handle(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+) {
     let _ = stream.set_nodelay(true);
     match tls {
         Some(acceptor) => {
@@ -102,11 +107,27 @@ async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<(Request, Vec<u8>)
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
         .collect();
-    Some((Request { method, path, headers }, rest))
+    Some((
+        Request {
+            method,
+            path,
+            headers,
+        },
+        rest,
+    ))
 }
 
-async fn respond<S: AsyncWrite + Unpin>(s: &mut S, status: &str, extra: &[(&str, &str)], ctype: &str, body: &str) {
-    let mut out = format!("HTTP/1.1 {status}\r\nServer: truenas-sim\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+async fn respond<S: AsyncWrite + Unpin>(
+    s: &mut S,
+    status: &str,
+    extra: &[(&str, &str)],
+    ctype: &str,
+    body: &str,
+) {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nServer: truenas-sim\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (n, v) in extra {
         out.push_str(&format!("{n}: {v}\r\n"));
     }
@@ -122,7 +143,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let Some((req, rest)) = read_head(&mut s).await else {
-        respond(&mut s, "400 Bad Request", &[], "text/plain; charset=utf-8", "400: Bad Request").await;
+        respond(
+            &mut s,
+            "400 Bad Request",
+            &[],
+            "text/plain; charset=utf-8",
+            "400: Bad Request",
+        )
+        .await;
         return;
     };
     let path = req.path.split('?').next().unwrap_or_default().to_owned();
@@ -136,11 +164,25 @@ where
             Fault::HttpsRedirect => {
                 let host = req.header("host").unwrap_or("localhost");
                 let loc = format!("https://{host}{}", req.path);
-                respond(&mut s, "307 Temporary Redirect", &[("Location", &loc)], "text/html", "").await;
+                respond(
+                    &mut s,
+                    "307 Temporary Redirect",
+                    &[("Location", &loc)],
+                    "text/html",
+                    "",
+                )
+                .await;
                 return;
             }
             Fault::Unauthorized => {
-                respond(&mut s, "401 Unauthorized", &[], "text/plain; charset=utf-8", "401: Unauthorized").await;
+                respond(
+                    &mut s,
+                    "401 Unauthorized",
+                    &[],
+                    "text/plain; charset=utf-8",
+                    "401: Unauthorized",
+                )
+                .await;
                 return;
             }
             _ => {}
@@ -149,27 +191,64 @@ where
     let legacy_only = faults.contains(&Fault::LegacyOnly);
     let not_found = "404: Not Found";
     if legacy_only && path.starts_with("/api") {
-        respond(&mut s, "404 Not Found", &[], "text/plain; charset=utf-8", not_found).await;
+        respond(
+            &mut s,
+            "404 Not Found",
+            &[],
+            "text/plain; charset=utf-8",
+            not_found,
+        )
+        .await;
         return;
     }
     let versions = shared.version.api_versions();
     let framing = match path.as_str() {
         "/api/versions" => {
-            let visible: Vec<&str> = versions.iter().copied().filter(|v| *v != "v24.10").collect();
+            let visible: Vec<&str> = versions
+                .iter()
+                .copied()
+                .filter(|v| *v != "v24.10")
+                .collect();
             let body = serde_json::to_string(&visible).unwrap_or_default();
-            respond(&mut s, "200 OK", &[], "application/json; charset=utf-8", &body).await;
+            respond(
+                &mut s,
+                "200 OK",
+                &[],
+                "application/json; charset=utf-8",
+                &body,
+            )
+            .await;
             return;
         }
         "/api/boot_id" => {
             let body = serde_json::to_string(&shared.boot_id).unwrap_or_default();
-            respond(&mut s, "200 OK", &[], "application/json; charset=utf-8", &body).await;
+            respond(
+                &mut s,
+                "200 OK",
+                &[],
+                "application/json; charset=utf-8",
+                &body,
+            )
+            .await;
             return;
         }
         "/websocket" => Framing::Legacy { connected: false },
         "/api/current" => Framing::JsonRpc,
-        p if p.strip_prefix("/api/").is_some_and(|v| versions.contains(&v)) => Framing::JsonRpc,
+        p if p
+            .strip_prefix("/api/")
+            .is_some_and(|v| versions.contains(&v)) =>
+        {
+            Framing::JsonRpc
+        }
         _ => {
-            respond(&mut s, "404 Not Found", &[], "text/plain; charset=utf-8", not_found).await;
+            respond(
+                &mut s,
+                "404 Not Found",
+                &[],
+                "text/plain; charset=utf-8",
+                not_found,
+            )
+            .await;
             return;
         }
     };
@@ -180,7 +259,14 @@ where
         && req.header("sec-websocket-version") == Some("13");
     let (true, Some(key)) = (upgrade_ok, key) else {
         let body = "400: No WebSocket UPGRADE hdr: None\n Can \"Upgrade\" only to \"WebSocket\".";
-        respond(&mut s, "400 Bad Request", &[], "text/plain; charset=utf-8", body).await;
+        respond(
+            &mut s,
+            "400 Bad Request",
+            &[],
+            "text/plain; charset=utf-8",
+            body,
+        )
+        .await;
         return;
     };
     let accept = derive_accept_key(key.as_bytes());

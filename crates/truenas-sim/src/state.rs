@@ -38,7 +38,10 @@ impl Shared {
     }
 
     pub(crate) fn faults(&self) -> Vec<Fault> {
-        self.faults.read().map(|f| f.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.faults
+            .read()
+            .map(|f| f.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     pub(crate) fn run_hooks(&self, username: &str, password: &SecretString) {
@@ -87,7 +90,10 @@ impl Conn {
             shared,
             peer,
             secure,
-            state: Mutex::new(ConnState { legacy_jobs: true, ..ConnState::default() }),
+            state: Mutex::new(ConnState {
+                legacy_jobs: true,
+                ..ConnState::default()
+            }),
         }
     }
 

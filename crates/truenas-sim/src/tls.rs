@@ -17,7 +17,11 @@ pub(crate) fn fingerprint(der: &[u8]) -> String {
 
 /// Makes the certificate and an acceptor (ring provider); returns the acceptor and fingerprint.
 pub(crate) fn self_signed() -> Result<(TlsAcceptor, String)> {
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "truenas.local".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "truenas.local".to_string(),
+    ];
     let ck = rcgen::generate_simple_self_signed(names).map_err(|e| Error::Tls(e.to_string()))?;
     let cert_der: CertificateDer<'static> = ck.cert.der().clone();
     let fp = fingerprint(&cert_der);

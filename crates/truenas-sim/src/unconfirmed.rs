@@ -9,6 +9,8 @@ use crate::wire_error::{MethodError, errno};
 /// aiohttp's default `max_msg_size` (4 MiB): a larger frame closes 1009 before the middleware
 /// sees it (UNCONFIRMED, §1.6).
 pub(crate) const TRANSPORT_MAX_MESSAGE: usize = 4 * 1024 * 1024;
+/// The close reason for such a frame (aiohttp's wording is not in the spec).
+pub(crate) const TRANSPORT_TOO_BIG: &str = "Message too big";
 
 /// The synthetic container-root user `user.query` appends (`idmap.synthetic_user`): its name,
 /// uid and id are not in the spec. Its id is above 100000000, so `user.update` on it is EPERM.
@@ -56,14 +58,18 @@ pub(crate) fn mechanism_choices_before_login() -> MethodError {
     MethodError::Exception {
         class: "AttributeError".into(),
         reason: "'NoneType' object has no attribute 'may_create_auth_token'".into(),
-        repr: "AttributeError(\"'NoneType' object has no attribute 'may_create_auth_token'\")".into(),
+        repr: "AttributeError(\"'NoneType' object has no attribute 'may_create_auth_token'\")"
+            .into(),
         errno: errno::EINVAL,
     }
 }
 
 /// `auth.generate_token` in a one-time-password session (`may_create_auth_token = False`).
 pub(crate) fn token_refused_for_otpw() -> MethodError {
-    MethodError::call(errno::EPERM, "Authentication token may not be generated for this session")
+    MethodError::call(
+        errno::EPERM,
+        "Authentication token may not be generated for this session",
+    )
 }
 
 /// Whether a one-time-password login bypasses a hard-expired password (UNCONFIRMED §2.5): yes,
@@ -83,7 +89,10 @@ pub(crate) fn python_json_error(text: &str, err: &serde_json::Error) -> String {
         + col
         - 1;
     let msg = err.to_string();
-    let what = if text.trim().is_empty() || msg.starts_with("expected value") || msg.starts_with("expected ident") {
+    let what = if text.trim().is_empty()
+        || msg.starts_with("expected value")
+        || msg.starts_with("expected ident")
+    {
         // Python points at the start of the bad token; serde_json somewhere inside it.
         pos = pos.min(chars.len());
         while pos > 0 && chars[pos - 1].is_alphanumeric() {
@@ -166,8 +175,14 @@ mod tests {
     #[test]
     fn json_error_text() {
         let e = serde_json::from_str::<serde_json::Value>("").unwrap_err();
-        assert_eq!(python_json_error("", &e), "Expecting value: line 1 column 1 (char 0)");
+        assert_eq!(
+            python_json_error("", &e),
+            "Expecting value: line 1 column 1 (char 0)"
+        );
         let e = serde_json::from_str::<serde_json::Value>("nope").unwrap_err();
-        assert_eq!(python_json_error("nope", &e), "Expecting value: line 1 column 1 (char 0)");
+        assert_eq!(
+            python_json_error("nope", &e),
+            "Expecting value: line 1 column 1 (char 0)"
+        );
     }
 }

@@ -52,11 +52,15 @@ fn policy_errors(policy: &SecurityPolicy, password: &str, history: &[String], at
         push(
             &mut errs,
             attr,
-            format!("The specified password is too short. The minimum password length is {min} characters."),
+            format!(
+                "The specified password is too short. The minimum password length is {min} characters."
+            ),
         );
     }
     if let Some(n) = policy.password_history_length
-        && history.iter().any(|h| accounts::verify_password(password, h))
+        && history
+            .iter()
+            .any(|h| accounts::verify_password(password, h))
     {
         push(
             &mut errs,
@@ -75,14 +79,21 @@ fn field_str(obj: &Map<String, Value>, key: &str, attr: &str, errs: &mut VErrs) 
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Null) | None => None,
         Some(_) => {
-            push(errs, &format!("{attr}.{key}"), "Input should be a valid string".into());
+            push(
+                errs,
+                &format!("{attr}.{key}"),
+                "Input should be a valid string".into(),
+            );
             None
         }
     }
 }
 
 /// `user.set_password [{"username", "old_password", "new_password"}]`.
-pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result<Value, MethodError> {
+pub(crate) async fn set_password(
+    conn: &Arc<Conn>,
+    params: Vec<Value>,
+) -> Result<Value, MethodError> {
     check_arity(&params, 1)?;
     let creds = conn.creds().ok_or_else(MethodError::not_authenticated)?;
     // Pydantic model validation first (strict, extra=forbid).
@@ -93,7 +104,11 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
     let mut perrs = Vec::new();
     for k in data.keys() {
         if !["username", "old_password", "new_password"].contains(&k.as_str()) {
-            push(&mut perrs, &format!("{ARG}.{k}"), "Extra inputs are not permitted".into());
+            push(
+                &mut perrs,
+                &format!("{ARG}.{k}"),
+                "Extra inputs are not permitted".into(),
+            );
         }
     }
     for k in ["username", "new_password"] {
@@ -105,7 +120,11 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
     let old_password = field_str(data, "old_password", ARG, &mut perrs);
     let new_password = field_str(data, "new_password", ARG, &mut perrs).unwrap_or_default();
     if data.contains_key("new_password") && new_password.is_empty() && perrs.is_empty() {
-        push(&mut perrs, &format!("{ARG}.new_password"), "String should have at least 1 character".into());
+        push(
+            &mut perrs,
+            &format!("{ARG}.new_password"),
+            "String should have at least 1 character".into(),
+        );
     }
     if !perrs.is_empty() {
         return Err(MethodError::Validation(perrs));
@@ -116,7 +135,9 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
     if !full_admin && username != creds.username {
         return Err(MethodError::call(
             errno::EPERM,
-            format!("{username}: currently authenticated credential may not reset password for this user."),
+            format!(
+                "{username}: currently authenticated credential may not reset password for this user."
+            ),
         ));
     }
     const U: &str = "user.set_password.username";
@@ -137,9 +158,17 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
         return Err(MethodError::Validation(errs));
     };
     if user.get("local").and_then(Value::as_bool) == Some(false) {
-        push(&mut errs, U, format!("{username}: user is not local to the TrueNAS server."));
+        push(
+            &mut errs,
+            U,
+            format!("{username}: user is not local to the TrueNAS server."),
+        );
     }
-    let hash = user.get("unixhash").and_then(Value::as_str).unwrap_or("*").to_owned();
+    let hash = user
+        .get("unixhash")
+        .and_then(Value::as_str)
+        .unwrap_or("*")
+        .to_owned();
     let history_len = policy.password_history_length.unwrap_or(0) as usize;
     let history = Store::recent_hashes(&user, history_len);
     let check_old = !full_admin && !creds.otpw;
@@ -163,7 +192,11 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
                 "FULL_ADMIN role is required in order to bypass check for current password.".into(),
             ),
             (Some(_), Some(true)) => {}
-            (Some(_), _) => push(&mut errs, OLD, format!("{username}: failed to validate password.")),
+            (Some(_), _) => push(
+                &mut errs,
+                OLD,
+                format!("{username}: failed to validate password."),
+            ),
         }
     }
     errs.extend(policy_errs);
@@ -177,10 +210,18 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
         && let Some(min) = policy.min_password_age
         && Store::password_age_days(&user, now).is_some_and(|age| age < i64::from(min))
     {
-        push(&mut errs, U, format!("{username}: password changed too recently. Minimum password age is: {min}"));
+        push(
+            &mut errs,
+            U,
+            format!("{username}: password changed too recently. Minimum password age is: {min}"),
+        );
     }
     if b("password_disabled") {
-        push(&mut errs, U, format!("{username}: password authentication disabled for user"));
+        push(
+            &mut errs,
+            U,
+            format!("{username}: password authentication disabled for user"),
+        );
     }
     if b("locked") {
         push(&mut errs, U, format!("{username}: user account is locked."));
@@ -193,22 +234,40 @@ pub(crate) async fn set_password(conn: &Arc<Conn>, params: Vec<Value>) -> Result
     Ok(Value::Null)
 }
 
-async fn store_new_password(conn: &Conn, username: &str, new_password: String) -> Result<(), MethodError> {
+async fn store_new_password(
+    conn: &Conn,
+    username: &str,
+    new_password: String,
+) -> Result<(), MethodError> {
     let pw = new_password.clone();
     let hash = tokio::task::spawn_blocking(move || accounts::hash_password(&pw))
         .await
         .map_err(|e| MethodError::call(errno::EINVAL, format!("hashing failed: {e}")))?
         .map_err(|e| MethodError::call(errno::EINVAL, e.to_string()))?;
-    conn.shared.store().store_password(username, hash, &new_password, now_ms());
+    conn.shared
+        .store()
+        .store_password(username, hash, &new_password, now_ms());
     tracing::info!(username, "password changed");
-    conn.shared.run_hooks(username, &SecretString::from(new_password));
+    conn.shared
+        .run_hooks(username, &SecretString::from(new_password));
     Ok(())
 }
 
 /// Fields `user.update` accepts (others are unknown keys to pydantic).
 const UPDATE_FIELDS: &[&str] = &[
-    "password", "locked", "full_name", "email", "smb", "password_disabled", "shell", "home",
-    "sshpubkey", "ssh_password_enabled", "groups", "sudo_commands", "sudo_commands_nopasswd",
+    "password",
+    "locked",
+    "full_name",
+    "email",
+    "smb",
+    "password_disabled",
+    "shell",
+    "home",
+    "sshpubkey",
+    "ssh_password_enabled",
+    "groups",
+    "sudo_commands",
+    "sudo_commands_nopasswd",
 ];
 
 /// `user.update [id, {...}]`: password (no old password needed) and lock state.
@@ -216,27 +275,49 @@ pub(crate) async fn update(conn: &Arc<Conn>, params: Vec<Value>) -> Result<Value
     check_arity(&params, 2)?;
     let id = match params.first() {
         Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-        Some(_) => return Err(MethodError::validation("id", "Input should be a valid integer")),
+        Some(_) => {
+            return Err(MethodError::validation(
+                "id",
+                "Input should be a valid integer",
+            ));
+        }
         None => return Err(MethodError::validation("id", "Field required")),
     };
     let data = match params.get(1) {
         Some(Value::Object(o)) => o.clone(),
         None => Map::new(),
-        Some(_) => return Err(MethodError::validation("data", "Input should be a valid dictionary")),
+        Some(_) => {
+            return Err(MethodError::validation(
+                "data",
+                "Input should be a valid dictionary",
+            ));
+        }
     };
     let mut errs = Vec::new();
     for k in data.keys() {
         if !UPDATE_FIELDS.contains(&k.as_str()) {
-            push(&mut errs, &format!("data.{k}"), "Extra inputs are not permitted".into());
+            push(
+                &mut errs,
+                &format!("data.{k}"),
+                "Extra inputs are not permitted".into(),
+            );
         }
     }
     for k in ["locked", "smb", "password_disabled", "ssh_password_enabled"] {
         if data.get(k).is_some_and(|v| !v.is_boolean()) {
-            push(&mut errs, &format!("data.{k}"), "Input should be a valid boolean".into());
+            push(
+                &mut errs,
+                &format!("data.{k}"),
+                "Input should be a valid boolean".into(),
+            );
         }
     }
     if data.get("password").is_some_and(|v| !v.is_string()) {
-        push(&mut errs, "data.password", "Input should be a valid string".into());
+        push(
+            &mut errs,
+            "data.password",
+            "Input should be a valid string".into(),
+        );
     }
     if !errs.is_empty() {
         return Err(MethodError::Validation(errs));
@@ -253,9 +334,16 @@ pub(crate) async fn update(conn: &Arc<Conn>, params: Vec<Value>) -> Result<Value
         (user, store.policy.clone())
     };
     let Some(user) = user else {
-        return Err(unconfirmed::instance_not_found("user_update.id", &Value::from(id)));
+        return Err(unconfirmed::instance_not_found(
+            "user_update.id",
+            &Value::from(id),
+        ));
     };
-    let username = user.get("username").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let username = user
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if user.get("immutable").and_then(Value::as_bool) == Some(true)
         && user.get("builtin").and_then(Value::as_bool) == Some(true)
     {
@@ -264,13 +352,19 @@ pub(crate) async fn update(conn: &Arc<Conn>, params: Vec<Value>) -> Result<Value
             format!("{username}: builtin user may not be modified."),
         ));
     }
-    let password = data.get("password").and_then(Value::as_str).map(str::to_owned);
+    let password = data
+        .get("password")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if let Some(pw) = &password {
-        let history = Store::recent_hashes(&user, policy.password_history_length.unwrap_or(0) as usize);
+        let history =
+            Store::recent_hashes(&user, policy.password_history_length.unwrap_or(0) as usize);
         let (pw2, policy2) = (pw.clone(), policy.clone());
-        let errs = tokio::task::spawn_blocking(move || policy_errors(&policy2, &pw2, &history, "user_update.password"))
-            .await
-            .unwrap_or_default();
+        let errs = tokio::task::spawn_blocking(move || {
+            policy_errors(&policy2, &pw2, &history, "user_update.password")
+        })
+        .await
+        .unwrap_or_default();
         if !errs.is_empty() {
             return Err(MethodError::Validation(errs));
         }

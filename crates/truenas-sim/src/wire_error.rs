@@ -43,7 +43,11 @@ pub(crate) fn errname(n: i64) -> &'static str {
 
 /// Python-style single-quoted repr of a string.
 fn py_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(q);
     for c in s.chars() {
@@ -131,7 +135,9 @@ impl MethodError {
             MethodError::Validation(errs) => {
                 let inner: Vec<String> = errs
                     .iter()
-                    .map(|(a, m, e)| format!("ValidationError({}, {}, {e})", py_repr(a), py_repr(m)))
+                    .map(|(a, m, e)| {
+                        format!("ValidationError({}, {}, {e})", py_repr(a), py_repr(m))
+                    })
                     .collect();
                 format!("ValidationErrors([{}])", inner.join(", "))
             }
@@ -141,11 +147,9 @@ impl MethodError {
 
     fn extra(&self) -> Value {
         match self {
-            MethodError::Validation(errs) => Value::Array(
-                errs.iter()
-                    .map(|(a, m, e)| json!([a, m, e]))
-                    .collect(),
-            ),
+            MethodError::Validation(errs) => {
+                Value::Array(errs.iter().map(|(a, m, e)| json!([a, m, e])).collect())
+            }
             _ => Value::Null,
         }
     }
@@ -213,14 +217,13 @@ impl MethodError {
 
     /// The legacy (`/websocket`) error dict: ValidationErrors travel as EAGAIN + `type: VALIDATION`.
     pub(crate) fn to_legacy(&self, method: &str) -> Value {
+        // The middleware's methods raise ValidationErrors (plural): EAGAIN + type VALIDATION.
         let (err, kind) = match self {
-            MethodError::Validation(errs) if errs.len() == 1 => (errs[0].2, Value::from("VALIDATION")),
             MethodError::Validation(_) => (errno::EAGAIN, Value::from("VALIDATION")),
-            MethodError::Call { errno, .. } => (*errno, Value::Null),
-            MethodError::Exception { errno, .. } => (*errno, Value::Null),
+            MethodError::Call { errno, .. } | MethodError::Exception { errno, .. } => {
+                (*errno, Value::Null)
+            }
         };
-        // The spec: ValidationErrors (plural) are sent with EAGAIN; methods always raise the plural.
-        let err = if matches!(self, MethodError::Validation(_)) { errno::EAGAIN } else { err };
         json!({
             "error": err,
             "errname": errname(err),
@@ -251,13 +254,19 @@ mod tests {
         let e = MethodError::not_authenticated().to_jsonrpc("user.query");
         assert_eq!(e["code"], -32001);
         assert_eq!(e["data"]["reason"], "[ENOTAUTHENTICATED] Not authenticated");
-        assert_eq!(e["data"]["trace"]["repr"], "CallError('Not authenticated', 207)");
+        assert_eq!(
+            e["data"]["trace"]["repr"],
+            "CallError('Not authenticated', 207)"
+        );
         assert!(e["data"]["extra"].is_null());
     }
 
     #[test]
     fn validation_shape() {
-        let e = MethodError::validation("user.set_password.old_password", "alice: failed to validate password.");
+        let e = MethodError::validation(
+            "user.set_password.old_password",
+            "alice: failed to validate password.",
+        );
         let j = e.to_jsonrpc("user.set_password");
         assert_eq!(j["code"], -32602);
         assert_eq!(

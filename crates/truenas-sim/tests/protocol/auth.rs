@@ -7,7 +7,10 @@ use crate::common::*;
 
 async fn outcome(sim: &truenas_sim::Simulator, user: &str, password: &str) -> String {
     let mut ws = connect(sim, "/api/current").await;
-    ws.login(user, password).await["response_type"].as_str().unwrap().to_owned()
+    ws.login(user, password).await["response_type"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// The PAM-like table: (user, right-password outcome on 25.10.1, on 26.0.0).
@@ -27,10 +30,22 @@ const TABLE: &[(&str, &str, &str, &str)] = &[
 async fn check_table(version: ServerVersion) {
     let sim = start(demo().server_version(version)).await;
     for (user, pw, v25, v26) in TABLE {
-        let want = if version == ServerVersion::V25_10_1 { v25 } else { v26 };
-        assert_eq!(outcome(&sim, user, pw).await, *want, "{user} with the right password on {version}");
+        let want = if version == ServerVersion::V25_10_1 {
+            v25
+        } else {
+            v26
+        };
+        assert_eq!(
+            outcome(&sim, user, pw).await,
+            *want,
+            "{user} with the right password on {version}"
+        );
         // A wrong password reveals nothing, for every account.
-        assert_eq!(outcome(&sim, user, "wrong-password").await, "AUTH_ERR", "{user} with a wrong password");
+        assert_eq!(
+            outcome(&sim, user, "wrong-password").await,
+            "AUTH_ERR",
+            "{user} with a wrong password"
+        );
     }
 }
 
@@ -55,7 +70,19 @@ async fn success_shape_and_me() {
     assert_eq!(info["privilege"]["roles"], json!({"$set": []}));
     assert_eq!(info["privilege"]["webui_access"], false);
     assert_eq!(info["account_attributes"], json!(["LOCAL"]));
-    for k in ["pw_gecos", "pw_dir", "pw_shell", "pw_uid", "pw_gid", "grouplist", "sid", "source", "local", "attributes", "two_factor_config"] {
+    for k in [
+        "pw_gecos",
+        "pw_dir",
+        "pw_shell",
+        "pw_uid",
+        "pw_gid",
+        "grouplist",
+        "sid",
+        "source",
+        "local",
+        "attributes",
+        "two_factor_config",
+    ] {
         assert!(info.get(k).is_some(), "user_info lacks {k}");
     }
     assert_eq!(ws.ok("auth.me", json!([])).await["pw_name"], "grace");
@@ -70,9 +97,16 @@ async fn success_shape_and_me() {
 async fn auth_login_is_boolean() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    assert_eq!(ws.ok("auth.login", json!(["erin", d::ERIN_PASSWORD])).await, false);
+    assert_eq!(
+        ws.ok("auth.login", json!(["erin", d::ERIN_PASSWORD])).await,
+        false
+    );
     assert_eq!(ws.ok("auth.login", json!(["grace", "nope"])).await, false);
-    assert_eq!(ws.ok("auth.login", json!(["grace", d::GRACE_PASSWORD])).await, true);
+    assert_eq!(
+        ws.ok("auth.login", json!(["grace", d::GRACE_PASSWORD]))
+            .await,
+        true
+    );
 }
 
 #[tokio::test]
@@ -80,12 +114,30 @@ async fn two_factor_continue() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
     let r = ws.login("frank", d::FRANK_PASSWORD).await;
-    assert_eq!(r, json!({"response_type": "OTP_REQUIRED", "username": "frank"}));
-    let e = ws.err("user.set_password", json!([{"username": "frank", "new_password": "x"}])).await;
+    assert_eq!(
+        r,
+        json!({"response_type": "OTP_REQUIRED", "username": "frank"})
+    );
+    let e = ws
+        .err(
+            "user.set_password",
+            json!([{"username": "frank", "new_password": "x"}]),
+        )
+        .await;
     assert_eq!(e["data"]["error"], 207, "no session before the OTP");
-    let r = ws.ok("auth.login_ex_continue", json!([{"mechanism": "OTP_TOKEN", "otp_token": totp(d::FRANK_TOTP_SECRET)}])).await;
+    let r = ws
+        .ok(
+            "auth.login_ex_continue",
+            json!([{"mechanism": "OTP_TOKEN", "otp_token": totp(d::FRANK_TOTP_SECRET)}]),
+        )
+        .await;
     assert_eq!(r["response_type"], "SUCCESS");
-    assert!(r["user_info"]["account_attributes"].as_array().unwrap().contains(&json!("2FA")));
+    assert!(
+        r["user_info"]["account_attributes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2FA"))
+    );
 }
 
 #[tokio::test]
@@ -95,29 +147,74 @@ async fn two_factor_three_bad_codes() {
     ws.login("frank", d::FRANK_PASSWORD).await;
     let cont = json!([{"mechanism": "OTP_TOKEN", "otp_token": "000000"}]);
     let good = totp(d::FRANK_TOTP_SECRET);
-    let bad = if good == "000000" { json!([{"mechanism": "OTP_TOKEN", "otp_token": "111111"}]) } else { cont };
-    assert_eq!(ws.ok("auth.login_ex_continue", bad.clone()).await["response_type"], "OTP_REQUIRED");
-    assert_eq!(ws.ok("auth.login_ex_continue", bad.clone()).await["response_type"], "OTP_REQUIRED");
-    assert_eq!(ws.ok("auth.login_ex_continue", bad.clone()).await["response_type"], "AUTH_ERR");
-    let e = ws.err("auth.login_ex_continue", json!([{"mechanism": "OTP_TOKEN", "otp_token": good}])).await;
-    assert_error_data(&e, -32001, 22, "EINVAL", "[EINVAL] OTP_TOKEN: no authentication in progress");
+    let bad = if good == "000000" {
+        json!([{"mechanism": "OTP_TOKEN", "otp_token": "111111"}])
+    } else {
+        cont
+    };
+    assert_eq!(
+        ws.ok("auth.login_ex_continue", bad.clone()).await["response_type"],
+        "OTP_REQUIRED"
+    );
+    assert_eq!(
+        ws.ok("auth.login_ex_continue", bad.clone()).await["response_type"],
+        "OTP_REQUIRED"
+    );
+    assert_eq!(
+        ws.ok("auth.login_ex_continue", bad.clone()).await["response_type"],
+        "AUTH_ERR"
+    );
+    let e = ws
+        .err(
+            "auth.login_ex_continue",
+            json!([{"mechanism": "OTP_TOKEN", "otp_token": good}]),
+        )
+        .await;
+    assert_error_data(
+        &e,
+        -32001,
+        22,
+        "EINVAL",
+        "[EINVAL] OTP_TOKEN: no authentication in progress",
+    );
 }
 
 #[tokio::test]
 async fn otp_token_without_challenge() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    let e = ws.err("auth.login_ex", json!([{"mechanism": "OTP_TOKEN", "otp_token": "123456"}])).await;
-    assert_error_data(&e, -32001, 22, "EINVAL", "[EINVAL] OTP_TOKEN: no authentication in progress");
+    let e = ws
+        .err(
+            "auth.login_ex",
+            json!([{"mechanism": "OTP_TOKEN", "otp_token": "123456"}]),
+        )
+        .await;
+    assert_error_data(
+        &e,
+        -32001,
+        22,
+        "EINVAL",
+        "[EINVAL] OTP_TOKEN: no authentication in progress",
+    );
 }
 
 #[tokio::test]
 async fn login_ex_params_are_strict() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    let e = ws.err("auth.login_ex", json!([{"mechanism": "PASSWORD_PLAIN", "username": "a", "password": "b", "bogus": 1}])).await;
+    let e = ws
+        .err(
+            "auth.login_ex",
+            json!([{"mechanism": "PASSWORD_PLAIN", "username": "a", "password": "b", "bogus": 1}]),
+        )
+        .await;
     assert_eq!(e["code"], -32602);
-    let e = ws.err("auth.login_ex", json!([{"mechanism": "PASSWORD_PLAIN", "username": "a", "password": 5}])).await;
+    let e = ws
+        .err(
+            "auth.login_ex",
+            json!([{"mechanism": "PASSWORD_PLAIN", "username": "a", "password": 5}]),
+        )
+        .await;
     assert_eq!(e["code"], -32602);
 }
 
@@ -127,9 +224,18 @@ async fn api_key_on_loopback() {
     let mut ws = connect(&sim, "/api/current").await;
     let r = ws.login_key(d::SERVICE_API_KEY).await;
     assert_eq!(r["response_type"], "SUCCESS");
-    assert!(r["user_info"]["account_attributes"].as_array().unwrap().contains(&json!("API_KEY")));
+    assert!(
+        r["user_info"]["account_attributes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("API_KEY"))
+    );
     let mut ws = connect(&sim, "/api/current").await;
-    assert_eq!(ws.ok("auth.login_with_api_key", json!([d::SERVICE_API_KEY])).await, true);
+    assert_eq!(
+        ws.ok("auth.login_with_api_key", json!([d::SERVICE_API_KEY]))
+            .await,
+        true
+    );
     let mut ws = connect(&sim, "/api/current").await;
     assert_eq!(ws.login_key("1-wrong").await["response_type"], "AUTH_ERR");
     let mut ws = connect(&sim, "/api/current").await;
@@ -141,10 +247,16 @@ async fn api_key_on_loopback() {
 async fn api_key_over_insecure_transport_is_revoked() {
     let sim = start(demo().treat_as_remote(true)).await;
     let mut ws = connect(&sim, "/api/current").await;
-    assert_eq!(ws.login_key(d::SERVICE_API_KEY).await["response_type"], "EXPIRED");
+    assert_eq!(
+        ws.login_key(d::SERVICE_API_KEY).await["response_type"],
+        "EXPIRED"
+    );
     // Revoked for good: EXPIRED again.
     let mut ws = connect(&sim, "/api/current").await;
-    assert_eq!(ws.login_key(d::SERVICE_API_KEY).await["response_type"], "EXPIRED");
+    assert_eq!(
+        ws.login_key(d::SERVICE_API_KEY).await["response_type"],
+        "EXPIRED"
+    );
     // Passwords still work from a remote peer.
     assert_eq!(outcome(&sim, "grace", d::GRACE_PASSWORD).await, "SUCCESS");
 }
@@ -154,14 +266,25 @@ async fn tokens() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
     ws.login(d::ADMIN_USER, d::ADMIN_PASSWORD).await;
-    let token = ws.ok("auth.generate_token", json!([600, {}, true, true])).await;
+    let token = ws
+        .ok("auth.generate_token", json!([600, {}, true, true]))
+        .await;
     let token = token.as_str().unwrap().to_owned();
     let mut ws2 = connect(&sim, "/api/current").await;
-    let r = ws2.ok("auth.login_ex", json!([{"mechanism": "TOKEN_PLAIN", "token": token}])).await;
+    let r = ws2
+        .ok(
+            "auth.login_ex",
+            json!([{"mechanism": "TOKEN_PLAIN", "token": token}]),
+        )
+        .await;
     assert_eq!(r["response_type"], "SUCCESS");
     assert_eq!(ws2.ok("auth.me", json!([])).await["pw_name"], d::ADMIN_USER);
     let mut ws3 = connect(&sim, "/api/current").await;
-    assert_eq!(ws3.ok("auth.login_with_token", json!([token])).await, false, "single use");
+    assert_eq!(
+        ws3.ok("auth.login_with_token", json!([token])).await,
+        false,
+        "single use"
+    );
 }
 
 #[tokio::test]
@@ -169,17 +292,38 @@ async fn onetime_password_recovers_expired_account() {
     let sim = start(demo()).await;
     let mut admin = connect(&sim, "/api/current").await;
     admin.login(d::ADMIN_USER, d::ADMIN_PASSWORD).await;
-    let otpw = admin.ok("auth.generate_onetime_password", json!([{"username": "erin"}])).await;
+    let otpw = admin
+        .ok(
+            "auth.generate_onetime_password",
+            json!([{"username": "erin"}]),
+        )
+        .await;
     let otpw = otpw.as_str().unwrap().to_owned();
     let (n, rest) = otpw.split_once('_').unwrap();
     assert!(n.parse::<u32>().is_ok());
-    assert_eq!(rest.split('-').map(str::len).collect::<Vec<_>>(), [6, 6, 6, 6]);
+    assert_eq!(
+        rest.split('-').map(str::len).collect::<Vec<_>>(),
+        [6, 6, 6, 6]
+    );
     let mut ws = connect(&sim, "/api/current").await;
     let r = ws.login("erin", &otpw).await;
     assert_eq!(r["response_type"], "SUCCESS");
-    let attrs = r["user_info"]["account_attributes"].as_array().unwrap().clone();
-    assert!(attrs.contains(&json!("OTPW")) && attrs.contains(&json!("PASSWORD_CHANGE_REQUIRED")), "{attrs:?}");
-    assert_eq!(ws.ok("user.set_password", json!([{"username": "erin", "new_password": "Erin-new-pass-1"}])).await, Value::Null);
+    let attrs = r["user_info"]["account_attributes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        attrs.contains(&json!("OTPW")) && attrs.contains(&json!("PASSWORD_CHANGE_REQUIRED")),
+        "{attrs:?}"
+    );
+    assert_eq!(
+        ws.ok(
+            "user.set_password",
+            json!([{"username": "erin", "new_password": "Erin-new-pass-1"}])
+        )
+        .await,
+        Value::Null
+    );
     assert_eq!(outcome(&sim, "erin", &otpw).await, "AUTH_ERR", "single use");
     assert_eq!(outcome(&sim, "erin", "Erin-new-pass-1").await, "SUCCESS");
 }
@@ -189,7 +333,12 @@ async fn roles_are_enforced() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
     ws.login("grace", d::GRACE_PASSWORD).await;
-    for m in ["user.query", "system.info", "system.security.config", "user.get_instance"] {
+    for m in [
+        "user.query",
+        "system.info",
+        "system.security.config",
+        "user.get_instance",
+    ] {
         let e = ws.err(m, json!([])).await;
         assert_error_data(&e, -32001, 13, "EACCES", "[EACCES] Not authorized");
     }
@@ -200,7 +349,14 @@ async fn roles_are_enforced() {
     let e = svc.err("system.info", json!([])).await;
     assert_eq!(e["data"]["errname"], "EACCES");
     assert!(svc.ok("user.query", json!([])).await.is_array());
-    assert!(svc.ok("auth.generate_onetime_password", json!([{"username": "alice"}])).await.is_string());
+    assert!(
+        svc.ok(
+            "auth.generate_onetime_password",
+            json!([{"username": "alice"}])
+        )
+        .await
+        .is_string()
+    );
     let _ = SimConfig::empty();
 }
 
@@ -211,5 +367,8 @@ async fn mechanism_choices() {
     let e = ws.err("auth.mechanism_choices", json!([])).await;
     assert_eq!(e["code"], -32001);
     ws.login("grace", d::GRACE_PASSWORD).await;
-    assert_eq!(ws.ok("auth.mechanism_choices", json!([])).await, json!(["API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"]));
+    assert_eq!(
+        ws.ok("auth.mechanism_choices", json!([])).await,
+        json!(["API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"])
+    );
 }

@@ -26,12 +26,14 @@ pub async fn start(config: SimConfig) -> Simulator {
 
 pub struct Ws {
     pub ws: WebSocketStream<TcpStream>,
-    next_id: u64,
+    pub next_id: u64,
 }
 
 pub async fn connect(sim: &Simulator, path: &str) -> Ws {
     let tcp = TcpStream::connect(sim.local_addr()).await.unwrap();
-    let (ws, _) = tokio_tungstenite::client_async(sim.url(path), tcp).await.unwrap();
+    let (ws, _) = tokio_tungstenite::client_async(sim.url(path), tcp)
+        .await
+        .unwrap();
     Ws { ws, next_id: 0 }
 }
 
@@ -42,7 +44,10 @@ pub async fn http(sim: &Simulator, request: &str) -> String {
     let mut out = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = tokio::time::timeout(WAIT, tcp.read(&mut chunk)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
         if n == 0 {
             break;
         }
@@ -89,7 +94,9 @@ impl Ws {
 
     /// Asserts nothing arrives within `ms`.
     pub async fn silent(&mut self, ms: u64) {
-        if let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await {
+        if let Ok(Some(Ok(m))) =
+            tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await
+        {
             panic!("expected silence, got {m:?}");
         }
     }
@@ -97,9 +104,13 @@ impl Ws {
     /// Waits for the server's close frame: (code, reason).
     pub async fn closed(&mut self) -> (u16, String) {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("timed out waiting for close");
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for close");
             match msg {
-                Some(Ok(Message::Close(Some(f)))) => return (u16::from(f.code), f.reason.to_string()),
+                Some(Ok(Message::Close(Some(f)))) => {
+                    return (u16::from(f.code), f.reason.to_string());
+                }
                 Some(Ok(Message::Close(None))) => return (1005, String::new()),
                 Some(Ok(_)) => continue,
                 other => panic!("connection ended without a close frame: {other:?}"),
@@ -111,7 +122,8 @@ impl Ws {
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = format!("t{}", self.next_id);
-        self.send_json(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        self.send_json(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
         let reply = self.recv().await;
         assert_eq!(reply["id"], json!(id), "reply for another call: {reply}");
         reply
@@ -140,8 +152,11 @@ impl Ws {
     }
 
     pub async fn login_key(&mut self, key: &str) -> Value {
-        self.ok("auth.login_ex", json!([{"mechanism": "API_KEY_PLAIN", "username": "passwd-service", "api_key": key}]))
-            .await
+        self.ok(
+            "auth.login_ex",
+            json!([{"mechanism": "API_KEY_PLAIN", "username": "passwd-service", "api_key": key}]),
+        )
+        .await
     }
 }
 
@@ -161,6 +176,10 @@ pub fn assert_error_data(error: &Value, code: i64, errno: i64, errname: &str, re
 
 /// The current TOTP code for a base32 secret.
 pub fn totp(secret: &str) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
-    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).generate_current().unwrap()
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .generate_current()
+        .unwrap()
 }

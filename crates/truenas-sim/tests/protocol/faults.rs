@@ -26,10 +26,20 @@ async fn drop_after_runs_the_call_then_vanishes() {
         "params": [{"username": "grace", "old_password": d::GRACE_PASSWORD, "new_password": "Dropped-1"}]}))
         .await;
     let next = tokio::time::timeout(WAIT, ws.ws.next()).await.unwrap();
-    assert!(!matches!(next, Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))), "no reply: {next:?}");
+    assert!(
+        !matches!(
+            next,
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))
+        ),
+        "no reply: {next:?}"
+    );
     sim.set_faults(vec![]);
     let mut ws = connect(&sim, "/api/current").await;
-    assert_eq!(ws.login("grace", "Dropped-1").await["response_type"], "SUCCESS", "the change took effect");
+    assert_eq!(
+        ws.login("grace", "Dropped-1").await["response_type"],
+        "SUCCESS",
+        "the change took effect"
+    );
 }
 
 #[tokio::test]
@@ -37,7 +47,8 @@ async fn close_fault_on_first_frame() {
     let sim = start(demo()).await;
     sim.set_faults(vec!["close=4000:going away".parse().unwrap()]);
     let mut ws = connect(&sim, "/api/current").await;
-    ws.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "core.ping"})).await;
+    ws.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "core.ping"}))
+        .await;
     assert_eq!(ws.closed().await, (4000, "going away".to_owned()));
 }
 
@@ -46,7 +57,11 @@ async fn tls_listener_reports_fingerprint() {
     let sim = start(demo().tls(true)).await;
     let fp = sim.fingerprint().unwrap();
     assert!(fp.starts_with("sha256:") && fp.len() == 71, "{fp}");
-    assert!(fp[7..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(
+        fp[7..]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
     assert!(sim.url("/api/current").starts_with("wss://"));
     let plain = start(demo()).await;
     assert_eq!(plain.fingerprint(), None);

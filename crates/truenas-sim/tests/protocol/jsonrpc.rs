@@ -12,14 +12,22 @@ async fn invalid_request(frame: Value, message: &str) {
     let mut ws = connect(&sim, "/api/current").await;
     ws.send_json(frame).await;
     let r = ws.recv().await;
-    assert_eq!(r["error"], json!({"code": -32600, "message": message}), "{r}");
+    assert_eq!(
+        r["error"],
+        json!({"code": -32600, "message": message}),
+        "{r}"
+    );
     assert_eq!(r["id"], json!("x"));
     assert_eq!(r["jsonrpc"], "2.0");
 }
 
 #[tokio::test]
 async fn missing_jsonrpc_member() {
-    invalid_request(json!({"id": "x", "method": "core.ping"}), "Missing 'jsonrpc' member").await;
+    invalid_request(
+        json!({"id": "x", "method": "core.ping"}),
+        "Missing 'jsonrpc' member",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -33,12 +41,20 @@ async fn wrong_jsonrpc_version() {
 
 #[tokio::test]
 async fn missing_method_member() {
-    invalid_request(json!({"jsonrpc": "2.0", "id": "x"}), "Missing 'method' member").await;
+    invalid_request(
+        json!({"jsonrpc": "2.0", "id": "x"}),
+        "Missing 'method' member",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn method_not_a_string() {
-    invalid_request(json!({"jsonrpc": "2.0", "id": "x", "method": 5}), "'method' member must be of type string").await;
+    invalid_request(
+        json!({"jsonrpc": "2.0", "id": "x", "method": 5}),
+        "'method' member must be of type string",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -54,10 +70,14 @@ async fn named_params_rejected() {
 async fn bad_id_type() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    ws.send_json(json!({"jsonrpc": "2.0", "id": 1.5, "method": "core.ping"})).await;
+    ws.send_json(json!({"jsonrpc": "2.0", "id": 1.5, "method": "core.ping"}))
+        .await;
     let r = ws.recv().await;
     assert_eq!(r["error"]["code"], -32600);
-    assert_eq!(r["error"]["message"], "'id' member must be of type null, string or number");
+    assert_eq!(
+        r["error"]["message"],
+        "'id' member must be of type null, string or number"
+    );
 }
 
 #[tokio::test]
@@ -75,7 +95,10 @@ async fn unknown_method() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
     let r = ws.call("no.such_method", json!([])).await;
-    assert_eq!(r["error"], json!({"code": -32601, "message": "Method does not exist"}));
+    assert_eq!(
+        r["error"],
+        json!({"code": -32601, "message": "Method does not exist"})
+    );
 }
 
 #[tokio::test]
@@ -86,11 +109,20 @@ async fn parse_errors_answer_with_null_id_and_continue() {
     let r = ws.recv().await;
     assert_eq!(r["id"], Value::Null);
     assert_eq!(r["error"]["code"], -32700);
-    assert_eq!(r["error"]["message"], "Expecting value: line 1 column 1 (char 0)");
+    assert_eq!(
+        r["error"]["message"],
+        "Expecting value: line 1 column 1 (char 0)"
+    );
     ws.send("[1, 2]").await;
-    assert_eq!(ws.recv().await["error"], json!({"code": -32700, "message": "Batch messages are not supported at this time"}));
+    assert_eq!(
+        ws.recv().await["error"],
+        json!({"code": -32700, "message": "Batch messages are not supported at this time"})
+    );
     ws.send("42").await;
-    assert_eq!(ws.recv().await["error"], json!({"code": -32700, "message": "Invalid Message Format"}));
+    assert_eq!(
+        ws.recv().await["error"],
+        json!({"code": -32700, "message": "Invalid Message Format"})
+    );
     assert_eq!(ws.ok("core.ping", json!([])).await, "pong");
 }
 
@@ -110,11 +142,20 @@ async fn notification_runs_but_is_not_answered() {
 async fn null_and_bool_ids_are_answered() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    ws.send_json(json!({"jsonrpc": "2.0", "id": null, "method": "core.ping"})).await;
-    assert_eq!(ws.recv().await, json!({"jsonrpc": "2.0", "result": "pong", "id": null}));
-    ws.send_json(json!({"jsonrpc": "2.0", "id": 7, "method": "core.ping"})).await;
-    assert_eq!(ws.recv().await, json!({"jsonrpc": "2.0", "result": "pong", "id": 7}));
-    ws.send_json(json!({"jsonrpc": "2.0", "id": true, "method": "core.ping"})).await;
+    ws.send_json(json!({"jsonrpc": "2.0", "id": null, "method": "core.ping"}))
+        .await;
+    assert_eq!(
+        ws.recv().await,
+        json!({"jsonrpc": "2.0", "result": "pong", "id": null})
+    );
+    ws.send_json(json!({"jsonrpc": "2.0", "id": 7, "method": "core.ping"}))
+        .await;
+    assert_eq!(
+        ws.recv().await,
+        json!({"jsonrpc": "2.0", "result": "pong", "id": 7})
+    );
+    ws.send_json(json!({"jsonrpc": "2.0", "id": true, "method": "core.ping"}))
+        .await;
     assert_eq!(ws.recv().await["id"], true);
 }
 
@@ -124,10 +165,23 @@ async fn not_authenticated_error_object() {
     let mut ws = connect(&sim, "/api/current").await;
     let e = ws.err("user.query", json!([])).await;
     assert_eq!(e["message"], "Method call error");
-    assert_error_data(&e, -32001, 207, "ENOTAUTHENTICATED", "[ENOTAUTHENTICATED] Not authenticated");
+    assert_error_data(
+        &e,
+        -32001,
+        207,
+        "ENOTAUTHENTICATED",
+        "[ENOTAUTHENTICATED] Not authenticated",
+    );
     assert_eq!(e["data"]["trace"]["class"], "CallError");
-    assert_eq!(e["data"]["trace"]["repr"], "CallError('Not authenticated', 207)");
-    assert!(e["data"]["trace"]["frames"].as_array().is_some_and(|f| !f.is_empty()));
+    assert_eq!(
+        e["data"]["trace"]["repr"],
+        "CallError('Not authenticated', 207)"
+    );
+    assert!(
+        e["data"]["trace"]["frames"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+    );
     assert_eq!(e["data"]["extra"], Value::Null);
 }
 
@@ -136,7 +190,13 @@ async fn subscribe_before_login_is_207() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
     let e = ws.err("core.subscribe", json!(["core.get_jobs"])).await;
-    assert_error_data(&e, -32001, 207, "ENOTAUTHENTICATED", "[ENOTAUTHENTICATED] Not authenticated");
+    assert_error_data(
+        &e,
+        -32001,
+        207,
+        "ENOTAUTHENTICATED",
+        "[ENOTAUTHENTICATED] Not authenticated",
+    );
     ws.login(d::ADMIN_USER, d::ADMIN_PASSWORD).await;
     let ident = ws.ok("core.subscribe", json!(["core.get_jobs"])).await;
     assert_eq!(ident.as_str().unwrap().len(), 36);
@@ -146,8 +206,16 @@ async fn subscribe_before_login_is_207() {
 async fn set_options_returns_the_three_keys() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    let r = ws.ok("core.set_options", json!([{"legacy_jobs": false, "private_methods": false, "py_exceptions": false}])).await;
-    assert_eq!(r, json!({"legacy_jobs": false, "private_methods": false, "py_exceptions": false}));
+    let r = ws
+        .ok(
+            "core.set_options",
+            json!([{"legacy_jobs": false, "private_methods": false, "py_exceptions": false}]),
+        )
+        .await;
+    assert_eq!(
+        r,
+        json!({"legacy_jobs": false, "private_methods": false, "py_exceptions": false})
+    );
 }
 
 #[tokio::test]
@@ -158,7 +226,10 @@ async fn too_many_arguments_is_invalid_params() {
     assert_eq!(e["code"], -32602);
     assert_eq!(e["message"], "Invalid params");
     assert_eq!(e["data"]["error"], 22);
-    assert_eq!(e["data"]["extra"], json!([["", "Too many arguments (expected 0, found 1)", 22]]));
+    assert_eq!(
+        e["data"]["extra"],
+        json!([["", "Too many arguments (expected 0, found 1)", 22]])
+    );
 }
 
 #[tokio::test]
@@ -166,7 +237,12 @@ async fn date_and_set_encodings() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
     ws.login(d::ADMIN_USER, d::ADMIN_PASSWORD).await;
-    let alice = ws.ok("user.query", json!([[["username", "=", "alice"]], {"get": true}])).await;
+    let alice = ws
+        .ok(
+            "user.query",
+            json!([[["username", "=", "alice"]], {"get": true}]),
+        )
+        .await;
     assert!(alice["last_password_change"]["$date"].is_i64(), "{alice}");
     let me = ws.ok("auth.me", json!([])).await;
     assert_eq!(me["privilege"]["roles"], json!({"$set": ["FULL_ADMIN"]}));
@@ -175,11 +251,21 @@ async fn date_and_set_encodings() {
 #[tokio::test]
 async fn replies_come_out_of_order() {
     // A rate-limited call sleeps; a later ping overtakes it.
-    let limit = RateLimit { max_calls: 0, window: Duration::from_secs(60), sleep: (Duration::from_millis(400), Duration::from_millis(400)) };
+    let limit = RateLimit {
+        max_calls: 0,
+        window: Duration::from_secs(60),
+        sleep: (Duration::from_millis(400), Duration::from_millis(400)),
+    };
     let sim = start(demo().rate_limit(Some(limit))).await;
     let mut ws = connect(&sim, "/api/current").await;
-    ws.send_json(json!({"jsonrpc": "2.0", "id": "slow", "method": "auth.login", "params": ["a", "b"]})).await;
-    ws.send_json(json!({"jsonrpc": "2.0", "id": "fast", "method": "core.set_options", "params": [{}]})).await;
+    ws.send_json(
+        json!({"jsonrpc": "2.0", "id": "slow", "method": "auth.login", "params": ["a", "b"]}),
+    )
+    .await;
+    ws.send_json(
+        json!({"jsonrpc": "2.0", "id": "fast", "method": "core.set_options", "params": [{}]}),
+    )
+    .await;
     assert_eq!(ws.recv().await["id"], "fast");
     assert_eq!(ws.recv().await["id"], "slow");
 }
@@ -188,9 +274,11 @@ async fn replies_come_out_of_order() {
 async fn ddp_connect_on_jsonrpc_endpoint_is_ignored() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    ws.send_json(json!({"msg": "connect", "version": "1", "support": ["1"]})).await;
+    ws.send_json(json!({"msg": "connect", "version": "1", "support": ["1"]}))
+        .await;
     ws.silent(300).await;
-    ws.send_json(json!({"msg": "method", "id": "abc", "method": "core.ping"})).await;
+    ws.send_json(json!({"msg": "method", "id": "abc", "method": "core.ping"}))
+        .await;
     assert_eq!(
         ws.recv().await,
         json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Missing 'jsonrpc' member"}, "id": "abc"})

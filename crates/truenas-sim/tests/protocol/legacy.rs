@@ -7,7 +7,8 @@ use crate::common::*;
 
 async fn connected(sim: &truenas_sim::Simulator) -> Ws {
     let mut ws = connect(sim, "/websocket").await;
-    ws.send_json(json!({"msg": "connect", "version": "1", "support": ["1"], "features": []})).await;
+    ws.send_json(json!({"msg": "connect", "version": "1", "support": ["1"], "features": []}))
+        .await;
     let r = ws.recv().await;
     assert_eq!(r["msg"], "connected");
     assert_eq!(r["session"].as_str().unwrap().len(), 36);
@@ -15,7 +16,8 @@ async fn connected(sim: &truenas_sim::Simulator) -> Ws {
 }
 
 async fn method(ws: &mut Ws, id: &str, name: &str, params: Value) -> Value {
-    ws.send_json(json!({"msg": "method", "id": id, "method": name, "params": params})).await;
+    ws.send_json(json!({"msg": "method", "id": id, "method": name, "params": params}))
+        .await;
     let r = ws.recv().await;
     assert_eq!(r["msg"], "result");
     assert_eq!(r["id"], id);
@@ -26,7 +28,13 @@ async fn method(ws: &mut Ws, id: &str, name: &str, params: Value) -> Value {
 async fn connect_then_login() {
     let sim = start(demo()).await;
     let mut ws = connected(&sim).await;
-    let r = method(&mut ws, "1", "auth.login", json!([d::ADMIN_USER, d::ADMIN_PASSWORD])).await;
+    let r = method(
+        &mut ws,
+        "1",
+        "auth.login",
+        json!([d::ADMIN_USER, d::ADMIN_PASSWORD]),
+    )
+    .await;
     assert_eq!(r, json!({"id": "1", "msg": "result", "result": true}));
     let r = method(&mut ws, "2", "auth.login", json!(["alice", "wrong"])).await;
     assert_eq!(r["result"], false);
@@ -44,9 +52,11 @@ async fn login_ex_works_on_legacy() {
 async fn wrong_version_fails() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/websocket").await;
-    ws.send_json(json!({"msg": "connect", "version": "2", "support": ["2"]})).await;
+    ws.send_json(json!({"msg": "connect", "version": "2", "support": ["2"]}))
+        .await;
     assert_eq!(ws.recv().await, json!({"msg": "failed", "version": "1"}));
-    ws.send_json(json!({"msg": "connect", "support": ["1"]})).await;
+    ws.send_json(json!({"msg": "connect", "support": ["1"]}))
+        .await;
     assert_eq!(ws.recv().await, json!({"msg": "failed", "version": "1"}));
 }
 
@@ -54,7 +64,8 @@ async fn wrong_version_fails() {
 async fn method_before_connect_fails() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/websocket").await;
-    ws.send_json(json!({"msg": "method", "id": "1", "method": "core.ping"})).await;
+    ws.send_json(json!({"msg": "method", "id": "1", "method": "core.ping"}))
+        .await;
     assert_eq!(ws.recv().await, json!({"msg": "failed", "version": "1"}));
 }
 
@@ -76,14 +87,36 @@ async fn error_dict_has_type() {
 async fn validation_errors_are_eagain() {
     let sim = start(demo()).await;
     let mut ws = connected(&sim).await;
-    method(&mut ws, "1", "auth.login", json!(["grace", d::GRACE_PASSWORD])).await;
-    let r = method(&mut ws, "c1", "user.set_password", json!([{"username": "grace", "old_password": "nope", "new_password": "N3w-secret!"}])).await;
+    method(
+        &mut ws,
+        "1",
+        "auth.login",
+        json!(["grace", d::GRACE_PASSWORD]),
+    )
+    .await;
+    let r = method(
+        &mut ws,
+        "c1",
+        "user.set_password",
+        json!([{"username": "grace", "old_password": "nope", "new_password": "N3w-secret!"}]),
+    )
+    .await;
     let e = &r["error"];
     assert_eq!(e["error"], 11);
     assert_eq!(e["errname"], "EAGAIN");
     assert_eq!(e["type"], "VALIDATION");
-    assert_eq!(e["reason"], "[EINVAL] user.set_password.old_password: grace: failed to validate password.\n");
-    assert_eq!(e["extra"], json!([["user.set_password.old_password", "grace: failed to validate password.", 22]]));
+    assert_eq!(
+        e["reason"],
+        "[EINVAL] user.set_password.old_password: grace: failed to validate password.\n"
+    );
+    assert_eq!(
+        e["extra"],
+        json!([[
+            "user.set_password.old_password",
+            "grace: failed to validate password.",
+            22
+        ]])
+    );
 }
 
 #[tokio::test]
@@ -93,7 +126,10 @@ async fn method_key_absent() {
     ws.send_json(json!({"msg": "method", "id": "1"})).await;
     let r = ws.recv().await;
     assert_eq!(r["error"]["error"], 22);
-    assert_eq!(r["error"]["reason"], "Message is malformed: 'method' is absent.");
+    assert_eq!(
+        r["error"]["reason"],
+        "Message is malformed: 'method' is absent."
+    );
 }
 
 #[tokio::test]
@@ -103,9 +139,15 @@ async fn unknown_methods() {
     let r = method(&mut ws, "1", "user.frobnicate", json!([])).await;
     assert_eq!(r["error"]["error"], 201);
     assert_eq!(r["error"]["errname"], "ENOMETHOD");
-    assert_eq!(r["error"]["reason"], "[ENOMETHOD] Method 'frobnicate' not found in 'user'");
+    assert_eq!(
+        r["error"]["reason"],
+        "[ENOMETHOD] Method 'frobnicate' not found in 'user'"
+    );
     let r = method(&mut ws, "2", "nosvc.thing", json!([])).await;
-    assert_eq!(r["error"]["reason"], "[ENOMETHOD] Service 'nosvc' not found");
+    assert_eq!(
+        r["error"]["reason"],
+        "[ENOMETHOD] Service 'nosvc' not found"
+    );
     let r = method(&mut ws, "3", "nodot", json!([])).await;
     assert_eq!(r["error"]["errname"], "EBADMSG");
     assert_eq!(r["error"]["reason"], "[EBADMSG] Invalid method name");
@@ -123,13 +165,21 @@ async fn ping_gets_no_pong() {
 async fn sub_needs_login() {
     let sim = start(demo()).await;
     let mut ws = connected(&sim).await;
-    ws.send_json(json!({"msg": "sub", "id": "s1", "name": "core.get_jobs"})).await;
+    ws.send_json(json!({"msg": "sub", "id": "s1", "name": "core.get_jobs"}))
+        .await;
     let r = ws.recv().await;
     assert_eq!(r["msg"], "result");
     assert_eq!(r["error"]["error"], 13);
     assert_eq!(r["error"]["reason"], "Not authorized");
-    method(&mut ws, "1", "auth.login", json!([d::ADMIN_USER, d::ADMIN_PASSWORD])).await;
-    ws.send_json(json!({"msg": "sub", "id": "s2", "name": "core.get_jobs"})).await;
+    method(
+        &mut ws,
+        "1",
+        "auth.login",
+        json!([d::ADMIN_USER, d::ADMIN_PASSWORD]),
+    )
+    .await;
+    ws.send_json(json!({"msg": "sub", "id": "s2", "name": "core.get_jobs"}))
+        .await;
     assert_eq!(ws.recv().await, json!({"msg": "ready", "subs": ["s2"]}));
     ws.send_json(json!({"msg": "unsub", "id": "s2"})).await;
     ws.silent(200).await;
@@ -139,7 +189,8 @@ async fn sub_needs_login() {
 async fn jsonrpc_frame_on_legacy_closes_1011_msg() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/websocket").await;
-    ws.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "auth.login", "params": ["a", "b"]})).await;
+    ws.send_json(json!({"jsonrpc": "2.0", "id": 1, "method": "auth.login", "params": ["a", "b"]}))
+        .await;
     assert_eq!(ws.closed().await, (1011, "'msg'".to_owned()));
 }
 

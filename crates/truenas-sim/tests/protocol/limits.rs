@@ -11,7 +11,10 @@ fn limit(max_calls: u32, sleep_ms: u64) -> Option<RateLimit> {
     Some(RateLimit {
         max_calls,
         window: Duration::from_secs(60),
-        sleep: (Duration::from_millis(sleep_ms), Duration::from_millis(sleep_ms)),
+        sleep: (
+            Duration::from_millis(sleep_ms),
+            Duration::from_millis(sleep_ms),
+        ),
     })
 }
 
@@ -20,17 +23,30 @@ async fn unauthenticated_calls_are_limited_per_method() {
     let sim = start(demo().rate_limit(limit(3, 50))).await;
     let mut ws = connect(&sim, "/api/current").await;
     for _ in 0..3 {
-        assert_eq!(ws.login("alice", "wrong").await["response_type"], "AUTH_ERR");
+        assert_eq!(
+            ws.login("alice", "wrong").await["response_type"],
+            "AUTH_ERR"
+        );
     }
     let t = Instant::now();
     let e = ws
         .err("auth.login_ex", json!([{"mechanism": "PASSWORD_PLAIN", "username": "grace", "password": d::GRACE_PASSWORD}]))
         .await;
-    assert!(t.elapsed() >= Duration::from_millis(50), "EBUSY comes after the sleep");
+    assert!(
+        t.elapsed() >= Duration::from_millis(50),
+        "EBUSY comes after the sleep"
+    );
     assert_error_data(&e, -32001, 16, "EBUSY", "[EBUSY] Rate Limit Exceeded");
     // Another connection from the same IP shares the budget.
     let mut ws2 = connect(&sim, "/api/current").await;
-    assert_eq!(ws2.err("auth.login_ex", json!([{"mechanism": "PASSWORD_PLAIN", "username": "a", "password": "b"}])).await["data"]["errname"], "EBUSY");
+    assert_eq!(
+        ws2.err(
+            "auth.login_ex",
+            json!([{"mechanism": "PASSWORD_PLAIN", "username": "a", "password": "b"}])
+        )
+        .await["data"]["errname"],
+        "EBUSY"
+    );
     // Other methods have their own count; core.set_options is never limited.
     assert_eq!(ws2.ok("core.ping", json!([])).await, "pong");
     for _ in 0..5 {
@@ -50,7 +66,11 @@ async fn authenticated_connections_are_not_limited() {
 
 #[tokio::test]
 async fn window_resets() {
-    let short = Some(RateLimit { max_calls: 1, window: Duration::from_millis(200), sleep: (Duration::ZERO, Duration::ZERO) });
+    let short = Some(RateLimit {
+        max_calls: 1,
+        window: Duration::from_millis(200),
+        sleep: (Duration::ZERO, Duration::ZERO),
+    });
     let sim = start(demo().rate_limit(short)).await;
     let mut ws = connect(&sim, "/api/current").await;
     ws.ok("core.ping", json!([])).await;
@@ -74,7 +94,8 @@ async fn twenty_first_call_in_flight_is_refused() {
     let sim = start(demo().rate_limit(limit(0, 600))).await;
     let mut ws = connect(&sim, "/api/current").await;
     for i in 0..21 {
-        ws.send_json(json!({"jsonrpc": "2.0", "id": i, "method": "core.ping"})).await;
+        ws.send_json(json!({"jsonrpc": "2.0", "id": i, "method": "core.ping"}))
+            .await;
     }
     let first = ws.recv().await;
     assert_eq!(

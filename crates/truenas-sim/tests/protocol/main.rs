@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod auth;
+mod binary;
 mod close_codes;
 mod faults;
 mod http;
@@ -13,3 +14,4 @@ mod interop;
 mod jsonrpc;
 mod legacy;
 mod limits;
+mod tls;
