@@ -241,6 +241,20 @@ impl Smbd {
         Ok(user)
     }
 
+    /// Sets the account policy "bad lockout attempt" (`pdbedit -P`): after `attempts` wrong
+    /// passwords an account is locked out (0 = never).
+    pub fn set_lockout_threshold(&self, attempts: u32) -> Result<()> {
+        run(
+            Command::new("pdbedit").arg("-s").arg(&self.config).args([
+                "-P",
+                "bad lockout attempt",
+                "-C",
+                &attempts.to_string(),
+            ]),
+            None,
+        )
+    }
+
     /// Stops the samba-dcerpcd that smbd may have started on demand (its own session leader).
     fn stop_dcerpcd(&self) {
         let pid_file = self.dir.path().join("pid/samba-dcerpcd.pid");

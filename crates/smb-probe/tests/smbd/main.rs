@@ -266,3 +266,19 @@ async fn a_server_that_hangs_up_is_unavailable() {
     let err = probe(&t, "alice", &secret("pw")).await.unwrap_err();
     assert!(err.is_unavailable() && !err.is_timeout(), "{err:?}");
 }
+
+#[tokio::test]
+async fn locked_out_account_is_rejected_as_locked_out() {
+    let Some(smbd) = Smbd::start_for("locked_out_account", SmbdOptions::default()) else {
+        return;
+    };
+    smbd.set_lockout_threshold(3).unwrap();
+    let user = smbd.add_user("lock-me").unwrap();
+    let t = target(&smbd);
+    for _ in 0..3 {
+        let outcome = probe(&t, user.name(), &secret("nope")).await.unwrap();
+        assert!(matches!(outcome, ProbeOutcome::Rejected(_)), "{outcome:?}");
+    }
+    let outcome = probe(&t, user.name(), &secret("lock-me")).await.unwrap();
+    assert_eq!(outcome, ProbeOutcome::Rejected(RejectReason::LockedOut));
+}
