@@ -289,7 +289,7 @@ struct Inner {
     current: RwLock<Option<Arc<Conn>>>,
     reconnect_lock: tokio::sync::Mutex<()>,
     credentials: Mutex<Option<Credentials>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     next_id: AtomicU64,
 }
 
@@ -318,7 +318,7 @@ impl Client {
             }
             _ => None,
         };
-        let permits = Semaphore::new(options.max_in_flight.clamp(1, 20));
+        let permits = Arc::new(Semaphore::new(options.max_in_flight.clamp(1, 20)));
         let inner = Arc::new(Inner {
             endpoint,
             options,
@@ -476,15 +476,16 @@ impl Client {
     ) -> Result<R> {
         let limit = self.inner.options.call_timeout;
         let fut = async {
-            let _permit = self
+            let permit = self
                 .inner
                 .permits
-                .acquire()
+                .clone()
+                .acquire_owned()
                 .await
                 .map_err(|_| Error::closed(None, "client shut down"))?;
             let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
             conn.handle
-                .call(id, method, params)
+                .call(id, method, params, Some(permit))
                 .await
                 .map_err(|f| match f {
                     Failure::Remote(e) => e.into_error(method),
@@ -620,14 +621,6 @@ impl Client {
                 }),
                 &conn,
             );
-        } else if let LoginOutcome::OtpRequired { .. } = outcome {
-            // Kept so login_otp can remember them once the OTP is accepted.
-            if let Ok(mut g) = self.inner.credentials.lock() {
-                *g = Some(Credentials::Password {
-                    username: username.to_string(),
-                    password,
-                });
-            }
         }
         Ok(outcome)
     }

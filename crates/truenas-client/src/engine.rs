@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use crate::codec::{Codec, Inbound, RemoteError};
 use crate::error::{Error, Result, Stage};
@@ -45,7 +45,12 @@ pub(crate) struct Request {
     pub id: u64,
     pub text: String,
     pub reply: oneshot::Sender<Reply>,
+    /// The in-flight slot, held until the server answers (or the connection closes), even when
+    /// the caller has given up: the server still counts the call.
+    pub permit: Option<OwnedSemaphorePermit>,
 }
+
+type Pending = HashMap<u64, (oneshot::Sender<Reply>, Option<OwnedSemaphorePermit>)>;
 
 /// State shared between the driver and the handles.
 #[derive(Default)]
@@ -87,7 +92,13 @@ pub(crate) struct Handle {
 
 impl Handle {
     /// Sends one call and waits for its reply (no timeout here: the caller wraps it).
-    pub(crate) async fn call(&self, id: u64, method: &str, params: &Value) -> Reply {
+    pub(crate) async fn call(
+        &self,
+        id: u64,
+        method: &str,
+        params: &Value,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Reply {
         if self.shared.is_closed() {
             return Err(Failure::Local(self.shared.close_error()));
         }
@@ -97,6 +108,7 @@ impl Handle {
             id,
             text,
             reply: tx,
+            permit,
         };
         if self.tx.send(req).await.is_err() {
             return Err(Failure::Local(self.shared.close_error()));
@@ -186,7 +198,7 @@ async fn drive(
     shared: Arc<Shared>,
     keepalive: Option<Duration>,
 ) {
-    let mut pending: HashMap<u64, oneshot::Sender<Reply>> = HashMap::new();
+    let mut pending: Pending = HashMap::new();
     let period = keepalive.unwrap_or(Duration::from_secs(3600));
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -198,7 +210,7 @@ async fn drive(
                 Some(Ok(Frame::Close(Some((c, r))))) => break (Some(c), r),
                 Some(Ok(Frame::Close(None))) => break (None, "closed by server without a code".into()),
                 Some(Ok(Frame::Other)) => {}
-                Some(Err(e)) => break (None, format!("connection lost: {e}")),
+                Some(Err(e)) => break (None, format!("connection lost: {}", chain(&e))),
                 None => break (None, "connection lost".into()),
             },
             req = rx.recv() => {
@@ -218,10 +230,7 @@ async fn drive(
                     res = sink.flush().await;
                 }
                 if let Err(e) = res {
-                    break (None, format!("connection lost while sending: {e}"));
-                }
-                if pending.len() > 256 {
-                    pending.retain(|_, tx| !tx.is_closed());
+                    break (None, format!("connection lost while sending: {}", chain(&e)));
                 }
             }
             _ = ticker.tick(), if keepalive.is_some() => {
@@ -232,7 +241,7 @@ async fn drive(
                     let text = codec.encode_call(ping_seq, "core.ping", &Value::Null);
                     tracing::trace!("keep-alive core.ping");
                     if let Err(e) = sink.send(Frame::Text(text)).await {
-                        break (None, format!("connection lost while sending: {e}"));
+                        break (None, format!("connection lost while sending: {}", chain(&e)));
                     }
                 }
             }
@@ -241,7 +250,7 @@ async fn drive(
     tracing::debug!(?code, %reason, "connection closed");
     shared.set_closed(code, reason);
     rx.close();
-    for (_, tx) in pending.drain() {
+    for (_, (tx, _permit)) in pending.drain() {
         let _ = tx.send(Err(Failure::Local(shared.close_error())));
     }
     while let Ok(req) = rx.try_recv() {
@@ -249,22 +258,30 @@ async fn drive(
     }
 }
 
-async fn feed(
-    sink: &mut FrameSink,
-    pending: &mut HashMap<u64, oneshot::Sender<Reply>>,
-    req: Request,
-) -> Result<()> {
-    if req.reply.is_closed() {
-        return Ok(()); // caller gave up (timeout) before we sent it
+/// An error and its sources, on one line.
+fn chain(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
     }
-    pending.insert(req.id, req.reply);
+    s
+}
+
+async fn feed(sink: &mut FrameSink, pending: &mut Pending, req: Request) -> Result<()> {
+    if req.reply.is_closed() {
+        return Ok(()); // caller gave up (timeout) before we sent it: the slot is free again
+    }
+    pending.insert(req.id, (req.reply, req.permit));
     sink.feed(Frame::Text(req.text)).await
 }
 
-fn dispatch(codec: &dyn Codec, pending: &mut HashMap<u64, oneshot::Sender<Reply>>, text: &str) {
+fn dispatch(codec: &dyn Codec, pending: &mut Pending, text: &str) {
     match codec.decode(text) {
         Inbound::Reply { id, outcome } => {
-            if let Some(tx) = pending.remove(&id) {
+            if let Some((tx, _permit)) = pending.remove(&id) {
                 let _ = tx.send(outcome.map_err(Failure::Remote));
             }
         }
@@ -319,8 +336,8 @@ mod tests {
         let h = spawn(Arc::new(JsonRpc), sink, stream, None);
         let h1 = h.clone();
         let h2 = h.clone();
-        let a = tokio::spawn(async move { h1.call(1, "a", &Value::Null).await });
-        let b = tokio::spawn(async move { h2.call(2, "b", &Value::Null).await });
+        let a = tokio::spawn(async move { h1.call(1, "a", &Value::Null, None).await });
+        let b = tokio::spawn(async move { h2.call(2, "b", &Value::Null, None).await });
         let mut ids = vec![];
         for _ in 0..2 {
             let Some(Frame::Text(t)) = out.recv().await else {
@@ -355,9 +372,9 @@ mod tests {
         let mut calls = vec![];
         for i in 0..5 {
             let h = h.clone();
-            calls.push(tokio::spawn(
-                async move { h.call(i, "x", &Value::Null).await },
-            ));
+            calls.push(tokio::spawn(async move {
+                h.call(i, "x", &Value::Null, None).await
+            }));
         }
         for _ in 0..5 {
             out.recv().await.unwrap();
@@ -375,10 +392,34 @@ mod tests {
         }
         assert!(!h.is_open());
         // later calls get the same error at once
-        match h.call(99, "x", &Value::Null).await {
+        match h.call(99, "x", &Value::Null, None).await {
             Err(Failure::Local(e)) => assert!(e.hint().contains("legacy")),
             _ => panic!(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_call_keeps_its_slot_until_the_server_answers() {
+        let (sink, stream, mut out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), sink, stream, None);
+        let sem = Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = sem.clone().acquire_owned().await.unwrap();
+        let r = tokio::time::timeout(
+            Duration::from_millis(50),
+            h.call(1, "slow", &Value::Null, Some(permit)),
+        )
+        .await;
+        assert!(r.is_err(), "timed out");
+        out.recv().await.unwrap();
+        assert_eq!(sem.available_permits(), 0, "server still counts the call");
+        inp.send(Ok(Frame::Text(
+            r#"{"jsonrpc":"2.0","result":1,"id":1}"#.into(),
+        )))
+        .unwrap();
+        let _slot = tokio::time::timeout(Duration::from_secs(1), sem.acquire())
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]
@@ -387,7 +428,7 @@ mod tests {
         let h = spawn(Arc::new(JsonRpc), sink, stream, None);
         let c = tokio::spawn({
             let h = h.clone();
-            async move { h.call(5, "user.query", &Value::Null).await }
+            async move { h.call(5, "user.query", &Value::Null, None).await }
         });
         out.recv().await.unwrap();
         inp.send(Ok(Frame::Text(r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"Method call error","data":{"error":13,"errname":"EACCES","reason":"[EACCES] Not authorized","trace":null,"extra":null}},"id":5}"#.into()))).unwrap();
@@ -424,7 +465,7 @@ mod tests {
         let c = tokio::spawn({
             let h = h.clone();
             async move {
-                h.call(3, "auth.login", &serde_json::json!(["u", "p"]))
+                h.call(3, "auth.login", &serde_json::json!(["u", "p"]), None)
                     .await
             }
         });
