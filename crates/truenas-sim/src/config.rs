@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 
 /// Which middleware release the simulator imitates where releases differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub enum ServerVersion {
     /// TrueNAS 25.10.1: a user without privilege gets `AUTH_ERR` even with the right password.
     #[default]
@@ -59,7 +58,6 @@ impl FromStr for ServerVersion {
 
 /// A fault the simulator injects, as `--fault KIND[=ARG]` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Fault {
     /// `latency=MS`: every reply is delayed by this long.
     Latency(Duration),

@@ -15,10 +15,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::config::Fault;
 use crate::state::Conn;
 use crate::wire_error::MethodError;
-use crate::{jsonrpc, legacy, methods, unconfirmed};
+use crate::{faults, jsonrpc, legacy, methods, unconfirmed};
 
 /// `SoftHardSemaphore(10, 20)`: 10 calls run, 10 more queue, the 21st is refused.
 pub(crate) const MAX_RUNNING: usize = 10;
@@ -72,11 +71,7 @@ impl Session {
             let permit = running.acquire_owned().await;
             let result = methods::call(&conn, &method, params).await;
             drop(permit);
-            let latency = conn.shared.faults().iter().find_map(|f| match f {
-                Fault::Latency(d) => Some(*d),
-                _ => None,
-            });
-            if let Some(d) = latency {
+            if let Some(d) = faults::latency(&conn.shared.faults()) {
                 tokio::time::sleep(d).await;
             }
             inflight.fetch_sub(1, Ordering::SeqCst);
@@ -138,10 +133,7 @@ where
         running: Arc::new(Semaphore::new(MAX_RUNNING)),
         mute: Arc::new(AtomicBool::new(false)),
     };
-    let mut close: Option<(u16, String)> = None;
-    if shared.faults().contains(&Fault::AllowList) {
-        close = Some((1008, "You are not allowed to access this resource".into()));
-    }
+    let mut close = faults::close_on_connect(&shared.faults());
     let mut frames: u32 = 0;
     while close.is_none() {
         tokio::select! {
@@ -163,15 +155,12 @@ where
                 }
                 Some(Ok(Message::Text(t))) => {
                     frames = frames.saturating_add(1);
-                    let faults = shared.faults();
-                    if let Some((code, reason)) = faults.iter().find_map(|f| match f {
-                        Fault::Close { code, reason } => Some((*code, reason.clone())),
-                        _ => None,
-                    }) {
+                    let active = shared.faults();
+                    if let Some((code, reason)) = faults::close_on_frame(&active) {
                         close = Some((code, reason));
                         continue;
                     }
-                    let drop_now = faults.iter().any(|f| matches!(f, Fault::DropAfter(n) if frames >= *n));
+                    let drop_now = faults::drop_at(&active, frames);
                     if drop_now {
                         session.mute.store(true, Ordering::SeqCst);
                     }

@@ -40,6 +40,7 @@ mod config;
 mod connection;
 pub mod demo;
 mod error;
+mod faults;
 mod jsonrpc;
 mod legacy;
 mod methods;

@@ -11,8 +11,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::config::Fault;
 use crate::connection::{self, Framing};
+use crate::faults;
 use crate::state::{Conn, Shared};
 use crate::unconfirmed;
 
@@ -154,49 +154,35 @@ where
         return;
     };
     let path = req.path.split('?').next().unwrap_or_default().to_owned();
-    let faults = shared.faults();
-    for f in &faults {
-        match f {
-            Fault::Redirect(url) => {
-                respond(&mut s, "302 Found", &[("Location", url)], "text/html", "").await;
-                return;
-            }
-            Fault::HttpsRedirect => {
-                let host = req.header("host").unwrap_or("localhost");
-                let loc = format!("https://{host}{}", req.path);
-                respond(
-                    &mut s,
-                    "307 Temporary Redirect",
-                    &[("Location", &loc)],
-                    "text/html",
-                    "",
-                )
-                .await;
-                return;
-            }
-            Fault::Unauthorized => {
-                respond(
-                    &mut s,
-                    "401 Unauthorized",
-                    &[],
-                    "text/plain; charset=utf-8",
-                    "401: Unauthorized",
-                )
-                .await;
-                return;
-            }
-            _ => {}
-        }
-    }
-    let legacy_only = faults.contains(&Fault::LegacyOnly);
     let not_found = "404: Not Found";
-    if legacy_only && path.starts_with("/api") {
+    if let Some(f) = faults::http(&shared.faults(), &req.path, &path, req.header("host")) {
+        let location: Vec<(&str, &str)> = f
+            .location
+            .as_deref()
+            .map(|l| ("Location", l))
+            .into_iter()
+            .collect();
         respond(
             &mut s,
-            "404 Not Found",
-            &[],
+            f.status,
+            &location,
             "text/plain; charset=utf-8",
-            not_found,
+            f.body,
+        )
+        .await;
+        return;
+    }
+    let known = path == "/api/versions"
+        || path == "/api/boot_id"
+        || path == "/websocket"
+        || path.starts_with("/api/");
+    if known && req.method != "GET" {
+        respond(
+            &mut s,
+            "405 Method Not Allowed",
+            &[("Allow", "GET")],
+            "text/plain; charset=utf-8",
+            "405: Method Not Allowed",
         )
         .await;
         return;

@@ -344,14 +344,6 @@ pub(crate) async fn update(conn: &Arc<Conn>, params: Vec<Value>) -> Result<Value
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    if user.get("immutable").and_then(Value::as_bool) == Some(true)
-        && user.get("builtin").and_then(Value::as_bool) == Some(true)
-    {
-        return Err(MethodError::validation(
-            "user_update.username",
-            format!("{username}: builtin user may not be modified."),
-        ));
-    }
     let password = data
         .get("password")
         .and_then(Value::as_str)

@@ -590,3 +590,27 @@ async fn update_applies_policy_but_not_min_age() {
         "long-enough-1"
     );
 }
+
+#[tokio::test]
+async fn seed_users_have_the_seed_password_and_no_privilege() {
+    let sim = start(
+        truenas_sim::SimConfig::empty()
+            .seed_users(3)
+            .server_version(ServerVersion::V26_0_0),
+    )
+    .await;
+    assert!(sim.user("alice").is_none(), "empty has no demo users");
+    let u = sim.user("user0003").unwrap();
+    assert_eq!(u["smb"], false);
+    assert_eq!(u["roles"], json!([]));
+    let mut ws = connect(&sim, "/api/current").await;
+    assert_eq!(
+        ws.login("user0001", d::SEED_PASSWORD).await["response_type"],
+        "DENIED"
+    );
+    assert_eq!(
+        ws.login("user0001", "wrong").await["response_type"],
+        "AUTH_ERR"
+    );
+    assert!(sim.user("user0004").is_none());
+}

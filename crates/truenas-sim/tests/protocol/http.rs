@@ -104,3 +104,23 @@ async fn unauthorized_fault_is_401() {
     let r = http(&sim, &upgrade_request("/api/current")).await;
     assert!(r.starts_with("HTTP/1.1 101"), "{r}");
 }
+
+#[tokio::test]
+async fn post_to_a_route_is_405() {
+    let sim = start(demo()).await;
+    let r = http(
+        &sim,
+        "POST /api/versions HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+    )
+    .await;
+    assert!(r.starts_with("HTTP/1.1 405"), "{r}");
+}
+
+#[tokio::test]
+async fn boot_id_is_a_json_string() {
+    let sim = start(demo()).await;
+    let r = http(&sim, "GET /api/boot_id HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let body = r.split("\r\n\r\n").nth(1).unwrap();
+    let id: String = serde_json::from_str(body).unwrap();
+    assert_eq!(id.len(), 36);
+}
