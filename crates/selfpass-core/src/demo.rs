@@ -67,6 +67,11 @@ impl std::fmt::Debug for Demo {
 }
 
 impl Demo {
+    /// The simulator, for tests that inject faults or read accounts.
+    pub fn simulator(&self) -> &Simulator {
+        &self.sim
+    }
+
     /// Where the simulator listens.
     pub fn simulator_addr(&self) -> SocketAddr {
         self.sim.local_addr()
@@ -83,14 +88,15 @@ impl Demo {
 /// # Errors
 /// `internal` when the simulator cannot start.
 pub async fn start() -> Result<Demo, Failure> {
-    start_with(SimConfig::demo()).await
+    start_with(SimConfig::demo(), &[]).await
 }
 
-/// Starts the simulator with `sim_config` (tests: faults, 26.x, seeded users).
+/// Starts the simulator with `sim_config` (tests: faults, 26.x, seeded users), with `settings`
+/// (environment-variable names and values) applied over the demo's own.
 ///
 /// # Errors
-/// `internal` when the simulator cannot start.
-pub async fn start_with(sim_config: SimConfig) -> Result<Demo, Failure> {
+/// `internal` when the simulator cannot start or a setting is invalid.
+pub async fn start_with(sim_config: SimConfig, settings: &[(&str, &str)]) -> Result<Demo, Failure> {
     let sim = Simulator::start(sim_config)
         .await
         .map_err(|e| Failure::new(Kind::Internal).with_detail(format!("demo simulator: {e}")))?;
@@ -114,7 +120,15 @@ pub async fn start_with(sim_config: SimConfig) -> Result<Demo, Failure> {
         ("SECRET_KEY", secret),
     ];
     let sources = Sources {
-        env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        env: env
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .chain(
+                settings
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            )
+            .collect(),
         ..Sources::default()
     };
     let config = Config::load(&sources, Scope::Portal)

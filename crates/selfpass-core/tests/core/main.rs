@@ -1,0 +1,7 @@
+//! selfpass-core against truenas-sim (and real smbd / redis-server through testkit).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod change;
+mod signin;
+mod support;
+mod throttle;
