@@ -192,6 +192,46 @@ pub(crate) async fn pam_budget(make: Factory) {
     assert!(f.throttle.may_try_user_login(&alice).await.unwrap());
 }
 
+pub(crate) async fn login_reservations_never_overshoot(make: Factory) {
+    let f = Fixture::new(&make).await;
+    let other = f.sibling().await;
+    let alice = name("alice");
+    // Ten parallel logins from two instances: exactly the budget (2) get through.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let t = if i % 2 == 0 {
+            f.throttle.clone()
+        } else {
+            other.clone()
+        };
+        let alice = alice.clone();
+        tasks.push(tokio::spawn(async move {
+            t.reserve_user_login(&alice).await.unwrap()
+        }));
+    }
+    let mut granted = Vec::new();
+    for t in tasks {
+        granted.extend(t.await.unwrap());
+    }
+    assert_eq!(granted.len(), 2);
+    assert!(!f.throttle.may_try_user_login(&alice).await.unwrap());
+    // A login that did not fail gives its unit back, on any instance.
+    let back = granted.pop().unwrap();
+    other.release_user_login(back).await.unwrap();
+    assert!(f.throttle.may_try_user_login(&alice).await.unwrap());
+    let again = f.throttle.reserve_user_login(&alice).await.unwrap();
+    assert!(again.is_some());
+    assert_eq!(f.throttle.reserve_user_login(&alice).await.unwrap(), None);
+    f.clock.advance(15 * MIN);
+    assert!(
+        f.throttle
+            .reserve_user_login(&alice)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 pub(crate) async fn unban_name(make: Factory) {
     let f = Fixture::new(&make).await;
     let alice = name("al*ce:x");
@@ -300,6 +340,7 @@ macro_rules! suite {
                 address_ban_after_twenty,
                 success_clears_the_pair,
                 pam_budget,
+                login_reservations_never_overshoot,
                 unban_name,
                 unban_address,
                 instances_share_bans,
@@ -346,3 +387,35 @@ async fn redis(test: &str) -> Option<(Factory, testkit::redis::RedisServer)> {
 
 #[cfg(feature = "redis")]
 suite!(redis_store, redis);
+
+/// Nothing in Redis lives for ever: every key the store writes carries a TTL.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn every_redis_key_expires() {
+    let Some((make, server)) = redis("every_redis_key_expires").await else {
+        return;
+    };
+    let f = Fixture::new(&make).await;
+    let alice = name("alice");
+    f.fail(&alice, ip(1), 7).await;
+    f.throttle.record_pam_failure(&alice).await.unwrap();
+    let _held = f.throttle.reserve_user_login(&alice).await.unwrap();
+
+    let client = ::redis::Client::open(server.url()).unwrap();
+    let mut con = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert!(keys.len() >= 6, "{keys:?}");
+    for key in keys {
+        assert!(key.starts_with(super::redis::DEFAULT_PREFIX), "{key}");
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} has no TTL ({ttl})");
+    }
+}

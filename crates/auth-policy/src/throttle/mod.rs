@@ -20,7 +20,7 @@ mod acceptance;
 
 pub use clock::{Clock, ManualClock, Millis, SystemClock};
 #[cfg(feature = "redis")]
-pub use redis::RedisStore;
+pub use redis::{DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX, RedisStore};
 pub use store::{Limit, MemoryStore, ThrottleStore};
 
 use std::fmt::Write as _;
@@ -173,6 +173,14 @@ pub enum NameBanScope {
     Everywhere,
 }
 
+/// One unit of a name's PAM budget, held while a login as the user runs.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a reservation whose login did not fail should be released"]
+pub struct LoginReservation {
+    key: String,
+    id: String,
+}
+
 /// What an admin lifts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnbanTarget {
@@ -309,6 +317,29 @@ impl Throttle {
             )
             .await?;
         Ok(())
+    }
+
+    /// Takes one unit of `name`'s PAM budget before a login as the user, atomically, so parallel
+    /// attempts (from any replica) never overshoot it; `None` when the budget is spent, and the
+    /// chain must skip the login verifier. An attempt that does not end in a PAM failure (the
+    /// password was right, or the call never reached PAM) gives it back with
+    /// [`Throttle::release_user_login`]; a failed one keeps it, counted as the failure.
+    pub async fn reserve_user_login(&self, name: &str) -> Result<Option<LoginReservation>> {
+        let now = self.clock.now_millis();
+        let key = pam_key(name);
+        let window = saturating_millis(self.config.pam_window);
+        let id = self
+            .store
+            .add_event_below(&key, now, window, self.config.pam_failures)
+            .await?;
+        Ok(id.map(|id| LoginReservation { key, id }))
+    }
+
+    /// Gives back a reservation whose login did not fail at PAM.
+    pub async fn release_user_login(&self, reservation: LoginReservation) -> Result<()> {
+        self.store
+            .remove_event(&reservation.key, &reservation.id)
+            .await
     }
 
     /// Lifts bans (an admin action; the caller audits it). A name's PAM budget is kept: it

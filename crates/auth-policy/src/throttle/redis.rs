@@ -60,6 +60,18 @@ redis.call('PEXPIRE', KEYS[1], window)
 return redis.call('ZCARD', KEYS[1])
 ";
 
+const ADD_EVENT_BELOW: &str = r"
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return false
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return ARGV[4]
+";
+
 /// A [`ThrottleStore`] in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -67,6 +79,7 @@ pub struct RedisStore {
     prefix: String,
     record_failure: redis::Script,
     add_event: redis::Script,
+    add_event_below: redis::Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -119,6 +132,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             record_failure: redis::Script::new(RECORD_FAILURE),
             add_event: redis::Script::new(ADD_EVENT),
+            add_event_below: redis::Script::new(ADD_EVENT_BELOW),
         })
     }
 
@@ -181,6 +195,39 @@ impl ThrottleStore for RedisStore {
                 .invoke_async(&mut con)
                 .await
                 .map_err(|e| redis_error("add_event", e))
+        })
+    }
+
+    fn add_event_below<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+        window_ms: u64,
+        max: u32,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let mut con = self.connection.clone();
+            self.add_event_below
+                .key(self.key('w', key))
+                .arg(now)
+                .arg(window_ms)
+                .arg(max)
+                .arg(member(now))
+                .invoke_async(&mut con)
+                .await
+                .map_err(|e| redis_error("add_event_below", e))
+        })
+    }
+
+    fn remove_event<'a>(&'a self, key: &'a str, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let mut con = self.connection.clone();
+            redis::cmd("ZREM")
+                .arg(self.key('w', key))
+                .arg(id)
+                .query_async::<()>(&mut con)
+                .await
+                .map_err(|e| redis_error("remove_event", e))
         })
     }
 

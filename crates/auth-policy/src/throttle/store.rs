@@ -47,6 +47,20 @@ pub trait ThrottleStore: Send + Sync {
         window_ms: u64,
     ) -> BoxFuture<'a, Result<u32>>;
 
+    /// Adds an event at `now` to the window `key` only if it holds fewer than `max` events
+    /// (atomically: concurrent callers never overshoot `max`); returns the event's id for
+    /// [`ThrottleStore::remove_event`], or `None` when the window is full.
+    fn add_event_below<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+        window_ms: u64,
+        max: u32,
+    ) -> BoxFuture<'a, Result<Option<String>>>;
+
+    /// Removes the event `id` (from [`ThrottleStore::add_event_below`]) from the window `key`.
+    fn remove_event<'a>(&'a self, key: &'a str, id: &'a str) -> BoxFuture<'a, Result<()>>;
+
     /// Events in the window `key` at `now`.
     fn count<'a>(&'a self, key: &'a str, now: Millis, window_ms: u64)
     -> BoxFuture<'a, Result<u32>>;
@@ -85,7 +99,7 @@ pub(crate) fn ban_length(limit: &Limit, strikes: u64) -> u64 {
 
 #[derive(Debug, Default)]
 struct Entry {
-    events: VecDeque<Millis>,
+    events: VecDeque<(Millis, u64)>,
     /// Longest window this key was used with, so a sweep knows when its events are all stale.
     window_ms: u64,
     ban_until: Millis,
@@ -99,7 +113,7 @@ impl Entry {
         while self
             .events
             .front()
-            .is_some_and(|&t| t.saturating_add(window_ms) <= now)
+            .is_some_and(|&(t, _)| t.saturating_add(window_ms) <= now)
         {
             self.events.pop_front();
         }
@@ -111,7 +125,7 @@ impl Entry {
             && self
                 .events
                 .back()
-                .is_none_or(|&t| t.saturating_add(self.window_ms) <= now)
+                .is_none_or(|&(t, _)| t.saturating_add(self.window_ms) <= now)
     }
 }
 
@@ -120,6 +134,8 @@ impl Entry {
 pub struct MemoryStore {
     entries: Mutex<HashMap<String, Entry>>,
     writes: AtomicU64,
+    /// Ids for events that may be removed again (0 marks events that never are).
+    next_id: AtomicU64,
 }
 
 /// Sweep dead entries every this many writes, so a stream of distinct names cannot grow the map
@@ -169,7 +185,7 @@ impl ThrottleStore for MemoryStore {
             let e = entries.entry(key.to_owned()).or_default();
             e.window_ms = e.window_ms.max(limit.window_ms);
             e.prune(now, limit.window_ms);
-            e.events.push_back(now);
+            e.events.push_back((now, 0));
             if (e.events.len() as u64) < u64::from(limit.max_failures) {
                 return None;
             }
@@ -197,8 +213,37 @@ impl ThrottleStore for MemoryStore {
             let e = entries.entry(key.to_owned()).or_default();
             e.window_ms = e.window_ms.max(window_ms);
             e.prune(now, window_ms);
-            e.events.push_back(now);
+            e.events.push_back((now, 0));
             u32::try_from(e.events.len()).unwrap_or(u32::MAX)
+        }))
+    }
+
+    fn add_event_below<'a>(
+        &'a self,
+        key: &'a str,
+        now: Millis,
+        window_ms: u64,
+        max: u32,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        Self::ready(self.with(now, |entries| {
+            let e = entries.entry(key.to_owned()).or_default();
+            e.window_ms = e.window_ms.max(window_ms);
+            e.prune(now, window_ms);
+            if e.events.len() as u64 >= u64::from(max) {
+                return None;
+            }
+            e.events.push_back((now, id));
+            Some(id.to_string())
+        }))
+    }
+
+    fn remove_event<'a>(&'a self, key: &'a str, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        let id: Option<u64> = id.parse().ok().filter(|&id| id != 0);
+        Self::ready(self.with(0, |entries| {
+            if let (Some(e), Some(id)) = (entries.get_mut(key), id) {
+                e.events.retain(|&(_, i)| i != id);
+            }
         }))
     }
 
@@ -213,7 +258,7 @@ impl ThrottleStore for MemoryStore {
                 let live = e
                     .events
                     .iter()
-                    .filter(|&&t| t.saturating_add(window_ms) > now)
+                    .filter(|&&(t, _)| t.saturating_add(window_ms) > now)
                     .count();
                 u32::try_from(live).unwrap_or(u32::MAX)
             })
