@@ -18,6 +18,8 @@ use crate::unconfirmed;
 
 /// Longest request head we read before answering 431.
 const MAX_HEAD: usize = 16 * 1024;
+/// A peer that sends no request (or no TLS hello) within this is dropped.
+const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Accepts connections until `shutdown` flips.
 pub(crate) async fn serve(
@@ -30,7 +32,11 @@ pub(crate) async fn serve(
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else {
+                    // e.g. EMFILE: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                };
                 let (shared, tls, mut stop) = (shared.clone(), tls.clone(), shutdown.clone());
                 tokio::spawn(async move {
                     tokio::select! {
@@ -52,7 +58,7 @@ async fn handle(
     let _ = stream.set_nodelay(true);
     match tls {
         Some(acceptor) => {
-            if let Ok(s) = acceptor.accept(stream).await {
+            if let Ok(Ok(s)) = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(stream)).await {
                 http(s, peer, shared).await;
             }
         }
@@ -142,7 +148,11 @@ async fn http<S>(mut s: S, peer: SocketAddr, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let Some((req, rest)) = read_head(&mut s).await else {
+    let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut s))
+        .await
+        .ok()
+        .flatten();
+    let Some((req, rest)) = head else {
         respond(
             &mut s,
             "400 Bad Request",

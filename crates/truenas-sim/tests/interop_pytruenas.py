@@ -53,4 +53,18 @@ except ClientException as e:
     assert "MatchNotFound" in str(e), str(e)
 
 conn.close()
+
+# The high-level client: its own login (auth.login_ex API_KEY_PLAIN) and method namespace.
+from pytruenas import APIKeyAuth, TrueNASClient
+
+client = TrueNASClient(uri, credentials=APIKeyAuth(KEY, username="passwd-service"))
+bob = client.api.user.query([["username", "=", "bob"]], {"get": True})
+assert bob["uid"] == 3001 and bob["smb"] is False, bob
+bob = client.api.user.update(bob["id"], {"password": "Bob-interop-1"})
+assert bob["password"] == "Bob-interop-1", bob
+try:
+    client.api.user.set_password({"username": "bob", "old_password": "x", "new_password": "y"})
+    raise SystemExit("set_password for another user without FULL_ADMIN succeeded")
+except ClientException as e:
+    assert e.errno == 1 and "currently authenticated credential may not reset password" in str(e), str(e)
 print("INTEROP OK")
