@@ -1416,3 +1416,54 @@ mod tests {
         assert_eq!(regex_escape("a.b"), "a\\.b");
     }
 }
+
+#[cfg(test)]
+mod settle_tests {
+    //! A change whose reply never came: the core must tell whether it took effect, and never retry.
+    use super::*;
+    use crate::demo::start_with;
+    use truenas_sim::SimConfig;
+
+    async fn alice(core: &Core) -> User {
+        core.find_exact("alice").await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_change_that_took_effect_is_reported_done() {
+        let demo = start_with(SimConfig::demo(), &[]).await.unwrap();
+        let core = Core::connect(demo.config.clone()).await.unwrap();
+        let before = alice(&core).await;
+        let new = SecretString::from("saffron-teapot-glacier-hum");
+        // The change happened on the server; only its reply was lost.
+        let hash = unix_crypt::hash(
+            new.expose_secret().as_bytes(),
+            unix_crypt::Scheme::Sha512Crypt,
+        )
+        .unwrap();
+        assert!(demo.simulator().set_user_field(
+            "alice",
+            "unixhash",
+            serde_json::Value::String(hash)
+        ));
+        let stamp = before.last_password_change.map(|d| d.0);
+        assert!(core.settle_unknown(&before, &new, stamp).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_change_that_did_not_happen_says_so() {
+        let demo = start_with(SimConfig::demo(), &[]).await.unwrap();
+        let core = Core::connect(demo.config.clone()).await.unwrap();
+        let before = alice(&core).await;
+        let new = SecretString::from("saffron-teapot-glacier-hum");
+        let stamp = before.last_password_change.map(|d| d.0);
+        let failure = core.settle_unknown(&before, &new, stamp).await.unwrap_err();
+        assert_eq!(failure.kind(), Kind::ServerUnreachable);
+        assert!(
+            failure.detail().unwrap().contains("NOT changed"),
+            "{failure:?}"
+        );
+        // And nothing was retried behind our back.
+        let after = alice(&core).await;
+        assert_eq!(after.unixhash, before.unixhash);
+    }
+}
