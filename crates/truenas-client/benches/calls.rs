@@ -23,7 +23,36 @@ struct Env {
     rt: Runtime,
     _sim: Simulator,
     clients: Vec<Client>,
+    /// A client of a minimal JSON-RPC responder: the client's own cost without the simulator's.
+    minimal: Client,
     echo_addr: std::net::SocketAddr,
+}
+
+/// Answers every JSON-RPC request at once with `"pong"`, echoing its id.
+async fn minimal_server() -> std::net::SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let _ = s.set_nodelay(true);
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
+                    return;
+                };
+                while let Some(Ok(m)) = ws.next().await {
+                    let Ok(text) = m.to_text() else { continue };
+                    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+                        continue;
+                    };
+                    let reply = format!(r#"{{"jsonrpc":"2.0","result":"pong","id":{}}}"#, v["id"]);
+                    if ws.send(Message::Text(reply.into())).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
 }
 
 fn env() -> Env {
@@ -32,7 +61,7 @@ fn env() -> Env {
         .enable_all()
         .build()
         .expect("runtime");
-    let (sim, clients, echo_addr) = rt.block_on(async {
+    let (sim, clients, minimal, echo_addr) = rt.block_on(async {
         let sim = Simulator::start(SimConfig::demo())
             .await
             .expect("simulator");
@@ -67,12 +96,20 @@ fn env() -> Env {
                 });
             }
         });
-        (sim, clients, echo_addr)
+        let maddr = minimal_server().await;
+        let minimal = Client::connect(
+            Endpoint::ws("127.0.0.1").with_port(maddr.port()),
+            Options::default().protocol(Protocol::JsonRpc),
+        )
+        .await
+        .expect("minimal");
+        (sim, clients, minimal, echo_addr)
     });
     Env {
         rt,
         _sim: sim,
         clients,
+        minimal,
         echo_addr,
     }
 }
@@ -138,6 +175,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("echo_raw_tungstenite", |b| {
         b.iter(|| env.rt.block_on(echo_once(&mut ws)))
     });
+    let m = env.minimal.clone();
+    g.bench_function("core.ping_minimal_server", |b| {
+        b.iter(|| env.rt.block_on(call(&m, true)))
+    });
     let c0 = env.clients[0].clone();
     g.bench_function("core.ping", |b| b.iter(|| env.rt.block_on(call(&c0, true))));
     g.bench_function("user.query", |b| {
@@ -201,6 +242,23 @@ fn summary(env: &Env) {
     let p50 = pct(&seq, 0.5);
     println!(
         "core.ping sequential, 1 conn: p50 {:?} p99 {:?} ({:.2}x echo p50)",
+        p50,
+        pct(&seq, 0.99),
+        p50.as_secs_f64() / echo_p50.as_secs_f64()
+    );
+    let seq = env.rt.block_on(async {
+        let mut lat = Vec::with_capacity(5000);
+        for _ in 0..5000 {
+            let t = Instant::now();
+            call(&env.minimal, true).await;
+            lat.push(t.elapsed());
+        }
+        lat.sort();
+        lat
+    });
+    let p50 = pct(&seq, 0.5);
+    println!(
+        "core.ping sequential, minimal JSON-RPC responder: p50 {:?} p99 {:?} ({:.2}x echo p50)",
         p50,
         pct(&seq, 0.99),
         p50.as_secs_f64() / echo_p50.as_secs_f64()

@@ -14,7 +14,7 @@ use std::time::Duration;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
 
 use crate::codec::{Codec, Inbound, RemoteError};
 use crate::error::{Error, Result, Stage};
@@ -41,24 +41,22 @@ pub(crate) enum Failure {
 
 pub(crate) type Reply = std::result::Result<Box<RawValue>, Failure>;
 
-pub(crate) struct Request {
-    pub id: u64,
-    pub text: String,
-    pub reply: oneshot::Sender<Reply>,
-    /// The in-flight slot, held until the server answers (or the connection closes), even when
-    /// the caller has given up: the server still counts the call.
-    pub permit: Option<OwnedSemaphorePermit>,
-}
-
+/// Calls sent and not yet answered: the reply channel and the in-flight slot, held until the
+/// server answers (or the connection closes), even when the caller has given up: the server still
+/// counts the call.
 type Pending = HashMap<u64, (oneshot::Sender<Reply>, Option<OwnedSemaphorePermit>)>;
 
 /// State shared between the driver and the handles.
-#[derive(Default)]
 pub(crate) struct Shared {
     closed: Mutex<Option<(Option<u16>, String)>>,
     is_closed: AtomicBool,
     /// Set after a successful login: enables keep-alive pings.
     pub authenticated: AtomicBool,
+    pending: Mutex<Pending>,
+    /// The write half. A caller that finds it free writes its frame itself (one task hop less);
+    /// otherwise the frame goes through the driver, which batches writes under load.
+    sink: tokio::sync::Mutex<FrameSink>,
+    stop: Notify,
 }
 
 impl Shared {
@@ -74,18 +72,38 @@ impl Shared {
         }
     }
 
-    fn set_closed(&self, code: Option<u16>, reason: String) {
-        if let Ok(mut g) = self.closed.lock() {
-            g.get_or_insert((code, reason));
+    /// Marks the connection closed (the first reason wins) and fails every pending call with
+    /// the same error.
+    fn fail_all(&self, code: Option<u16>, reason: String) {
+        let drained: Vec<_> = match self.pending.lock() {
+            Ok(mut p) => {
+                if let Ok(mut g) = self.closed.lock() {
+                    g.get_or_insert((code, reason));
+                }
+                self.is_closed.store(true, Ordering::Release);
+                p.drain().collect()
+            }
+            Err(_) => {
+                self.is_closed.store(true, Ordering::Release);
+                Vec::new()
+            }
+        };
+        for (_, (tx, _permit)) in drained {
+            let _ = tx.send(Err(Failure::Local(self.close_error())));
         }
-        self.is_closed.store(true, Ordering::Release);
+        self.stop.notify_one();
+    }
+
+    fn pending_is_empty(&self) -> bool {
+        self.pending.lock().map(|p| p.is_empty()).unwrap_or(true)
     }
 }
 
-/// A cloneable handle to one running connection.
+/// A cloneable handle to one running connection. When the last handle is dropped, the driver
+/// closes the socket (code 1000).
 #[derive(Clone)]
 pub(crate) struct Handle {
-    tx: mpsc::Sender<Request>,
+    tx: mpsc::Sender<String>,
     pub shared: Arc<Shared>,
     pub codec: Arc<dyn Codec>,
 }
@@ -99,27 +117,36 @@ impl Handle {
         params: &Value,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Reply {
-        if self.shared.is_closed() {
-            return Err(Failure::Local(self.shared.close_error()));
-        }
+        let shared = &self.shared;
         let text = self.codec.encode_call(id, method, params);
         let (tx, rx) = oneshot::channel();
-        let req = Request {
-            id,
-            text,
-            reply: tx,
-            permit,
+        {
+            let Ok(mut p) = shared.pending.lock() else {
+                return Err(Failure::Local(shared.close_error()));
+            };
+            // Checked under the lock that fail_all takes: no call is left behind by a close.
+            if shared.is_closed() {
+                return Err(Failure::Local(shared.close_error()));
+            }
+            p.insert(id, (tx, permit));
+        }
+        let sent = match shared.sink.try_lock() {
+            Ok(mut sink) => sink.send(Frame::Text(text)).await,
+            Err(_) => self.tx.send(text).await.map_err(|_| shared.close_error()),
         };
-        if self.tx.send(req).await.is_err() {
-            return Err(Failure::Local(self.shared.close_error()));
+        if let Err(e) = sent {
+            shared.fail_all(
+                None,
+                format!("connection lost while sending: {}", chain(&e)),
+            );
         }
         match rx.await {
             Ok(r) => r,
-            Err(_) => Err(Failure::Local(self.shared.close_error())),
+            Err(_) => Err(Failure::Local(shared.close_error())),
         }
     }
 
-    /// Asks the driver to close the socket.
+    /// `true` while the connection is usable.
     pub(crate) fn is_open(&self) -> bool {
         !self.shared.is_closed() && !self.tx.is_closed()
     }
@@ -177,13 +204,20 @@ pub(crate) fn spawn(
     keepalive: Option<Duration>,
 ) -> Handle {
     let (tx, rx) = mpsc::channel(64);
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        closed: Mutex::new(None),
+        is_closed: AtomicBool::new(false),
+        authenticated: AtomicBool::new(false),
+        pending: Mutex::new(HashMap::new()),
+        sink: tokio::sync::Mutex::new(sink),
+        stop: Notify::new(),
+    });
     let handle = Handle {
         tx,
         shared: shared.clone(),
         codec: codec.clone(),
     };
-    tokio::spawn(drive(codec, sink, stream, rx, shared, keepalive));
+    tokio::spawn(drive(codec, stream, rx, shared, keepalive));
     handle
 }
 
@@ -192,13 +226,11 @@ const BATCH: usize = 32;
 
 async fn drive(
     codec: Arc<dyn Codec>,
-    mut sink: FrameSink,
     mut stream: FrameStream,
-    mut rx: mpsc::Receiver<Request>,
+    mut rx: mpsc::Receiver<String>,
     shared: Arc<Shared>,
     keepalive: Option<Duration>,
 ) {
-    let mut pending: Pending = HashMap::new();
     let period = keepalive.unwrap_or(Duration::from_secs(3600));
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -206,23 +238,24 @@ async fn drive(
     let (code, reason): (Option<u16>, String) = loop {
         tokio::select! {
             frame = stream.next() => match frame {
-                Some(Ok(Frame::Text(t))) => dispatch(codec.as_ref(), &mut pending, &t),
+                Some(Ok(Frame::Text(t))) => dispatch(codec.as_ref(), &shared, &t),
                 Some(Ok(Frame::Close(Some((c, r))))) => break (Some(c), r),
                 Some(Ok(Frame::Close(None))) => break (None, "closed by server without a code".into()),
                 Some(Ok(Frame::Other)) => {}
                 Some(Err(e)) => break (None, format!("connection lost: {}", chain(&e))),
                 None => break (None, "connection lost".into()),
             },
-            req = rx.recv() => {
-                let Some(req) = req else {
+            text = rx.recv() => {
+                let mut sink = shared.sink.lock().await;
+                let Some(text) = text else {
                     let _ = sink.send(Frame::Close(Some((1000, String::new())))).await;
                     break (Some(1000), "client closed the connection".into());
                 };
-                let mut res = feed(&mut sink, &mut pending, req).await;
+                let mut res = sink.feed(Frame::Text(text)).await;
                 let mut n = 1;
                 while res.is_ok() && n < BATCH {
                     match rx.try_recv() {
-                        Ok(req) => { res = feed(&mut sink, &mut pending, req).await; n += 1; }
+                        Ok(text) => { res = sink.feed(Frame::Text(text)).await; n += 1; }
                         Err(_) => break,
                     }
                 }
@@ -233,13 +266,15 @@ async fn drive(
                     break (None, format!("connection lost while sending: {}", chain(&e)));
                 }
             }
+            () = shared.stop.notified() => break (None, "connection lost".into()),
             _ = ticker.tick(), if keepalive.is_some() => {
                 // Only when logged in (pre-login pings count against the rate limit), and only
                 // when idle: a busy connection is alive, and a ping must never take the 21st slot.
-                if shared.authenticated.load(Ordering::Acquire) && pending.is_empty() {
+                if shared.authenticated.load(Ordering::Acquire) && shared.pending_is_empty() {
                     ping_seq += 1;
                     let text = codec.encode_call(ping_seq, "core.ping", &Value::Null);
                     tracing::trace!("keep-alive core.ping");
+                    let mut sink = shared.sink.lock().await;
                     if let Err(e) = sink.send(Frame::Text(text)).await {
                         break (None, format!("connection lost while sending: {}", chain(&e)));
                     }
@@ -248,14 +283,8 @@ async fn drive(
         }
     };
     tracing::debug!(?code, %reason, "connection closed");
-    shared.set_closed(code, reason);
+    shared.fail_all(code, reason);
     rx.close();
-    for (_, (tx, _permit)) in pending.drain() {
-        let _ = tx.send(Err(Failure::Local(shared.close_error())));
-    }
-    while let Ok(req) = rx.try_recv() {
-        let _ = req.reply.send(Err(Failure::Local(shared.close_error())));
-    }
 }
 
 /// An error and its sources, on one line.
@@ -270,18 +299,11 @@ fn chain(e: &Error) -> String {
     s
 }
 
-async fn feed(sink: &mut FrameSink, pending: &mut Pending, req: Request) -> Result<()> {
-    if req.reply.is_closed() {
-        return Ok(()); // caller gave up (timeout) before we sent it: the slot is free again
-    }
-    pending.insert(req.id, (req.reply, req.permit));
-    sink.feed(Frame::Text(req.text)).await
-}
-
-fn dispatch(codec: &dyn Codec, pending: &mut Pending, text: &str) {
+fn dispatch(codec: &dyn Codec, shared: &Shared, text: &str) {
     match codec.decode(text) {
         Inbound::Reply { id, outcome } => {
-            if let Some((tx, _permit)) = pending.remove(&id) {
+            let entry = shared.pending.lock().ok().and_then(|mut p| p.remove(&id));
+            if let Some((tx, _permit)) = entry {
                 let _ = tx.send(outcome.map_err(Failure::Remote));
             }
         }
