@@ -45,11 +45,11 @@ pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
     matches!(unix_crypt::verify(password.as_bytes(), hash), Ok(true))
 }
 
-/// A stand-in for the NT hash: the simulator has no MD4, and nothing reads it but redaction tests.
-fn smb_hash(password: &str) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(password.as_bytes());
-    d.iter().take(16).map(|b| format!("{b:02X}")).collect()
+/// The NT hash Samba stores: MD4 of the UTF-16LE password, upper-case hex.
+pub(crate) fn smb_hash(password: &str) -> String {
+    let utf16: Vec<u8> = password.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let d = <md4::Md4 as md4::Digest>::digest(&utf16);
+    d.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ pub(crate) struct Privilege {
     pub roles: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ApiKey {
     pub id: i64,
     pub key: String,
@@ -128,7 +128,7 @@ pub(crate) struct Token {
     pub single_use: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct OneTimePassword {
     pub username: String,
     pub password: String,
@@ -136,7 +136,6 @@ pub(crate) struct OneTimePassword {
     pub admin_generated: bool,
 }
 
-#[derive(Debug)]
 pub(crate) struct Store {
     pub users: Vec<Map<String, Value>>,
     pub groups: Vec<Group>,
@@ -147,6 +146,19 @@ pub(crate) struct Store {
     pub totp_secrets: HashMap<String, String>,
     pub policy: SecurityPolicy,
     next_uid: i64,
+}
+
+impl std::fmt::Debug for Store {
+    // Counts only: the store holds API keys, tokens and one-time passwords.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("users", &self.users.len())
+            .field("groups", &self.groups.len())
+            .field("privileges", &self.privileges.len())
+            .field("api_keys", &self.api_keys.len())
+            .field("tokens", &self.tokens.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
@@ -424,8 +436,10 @@ impl Store {
             group_ids,
             u.totp_secret.is_some(),
         );
-        if u.password.is_none() {
-            self.set_field(id, "password_disabled", true.into());
+        match &u.password {
+            None => self.set_field(id, "password_disabled", true.into()),
+            Some(p) if u.smb => self.set_field(id, "smbhash", smb_hash(p).into()),
+            Some(_) => {}
         }
         self.set_field(id, "locked", u.locked.into());
         let lpc = if u.expired || u.password.is_none() {
@@ -471,18 +485,13 @@ impl Store {
                 name: username.into(),
                 builtin: false,
             });
-        let smbhash = if smb && hash != "*" {
-            Value::from(smb_hash(hash))
-        } else {
-            Value::Null
-        };
         let builtin = uid == 0;
         let entry = json!({
             "id": id,
             "uid": uid,
             "username": username,
             "unixhash": hash,
-            "smbhash": smbhash,
+            "smbhash": null,
             "home": "/var/empty",
             "shell": "/usr/bin/zsh",
             "full_name": full_name,
@@ -725,4 +734,15 @@ impl Store {
 /// Token lifetime bounds used by `auth.generate_token`.
 pub(crate) fn ttl_ms(secs: i64) -> i64 {
     Duration::from_secs(secs.max(0) as u64).as_millis() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nt_hash_vector() {
+        // The classic NTLM test vector: NT hash of "password".
+        assert_eq!(smb_hash("password"), "8846F7EAEE8FB117AD06BDD830B7586C");
+    }
 }

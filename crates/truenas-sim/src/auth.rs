@@ -140,7 +140,12 @@ async fn login_ex(conn: &Arc<Conn>, params: &[Value], attr: &str) -> Result<Valu
     let user_info = match data.get("login_options") {
         None => true,
         Some(Value::Object(o)) => {
-            for k in o.keys().filter(|k| k.as_str() != "user_info") {
+            // 26.0 added `reconnect_token`.
+            let known: &[&str] = match conn.shared.version {
+                ServerVersion::V25_10_1 => &["user_info"],
+                ServerVersion::V26_0_0 => &["user_info", "reconnect_token"],
+            };
+            for k in o.keys().filter(|k| !known.contains(&k.as_str())) {
                 errs.push((
                     format!("{attr}.{mechanism}.login_options.{k}"),
                     "Extra inputs are not permitted".into(),

@@ -218,7 +218,7 @@ pub struct SecurityPolicy {
 }
 
 /// A user for [`crate::Simulator::add_user`] and [`SimConfig::user`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct NewUser {
     /// Login name.
     pub username: String,
@@ -241,6 +241,26 @@ pub struct NewUser {
     pub totp_secret: Option<String>,
     /// Password hard-expired (`last_password_change` null).
     pub expired: bool,
+}
+
+impl fmt::Debug for NewUser {
+    // Passwords and TOTP secrets stay out of logs and panic messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("uid", &self.uid)
+            .field("smb", &self.smb)
+            .field("locked", &self.locked)
+            .field("privilege_roles", &self.privilege_roles)
+            .field("groups", &self.groups)
+            .field(
+                "totp_secret",
+                &self.totp_secret.as_ref().map(|_| "********"),
+            )
+            .field("expired", &self.expired)
+            .finish_non_exhaustive()
+    }
 }
 
 impl NewUser {
