@@ -61,10 +61,8 @@ pub async fn edge(
         .unwrap_or_default();
     let peer = req.peer_addr().map(|a| a.ip());
     let view = ClientView::resolve(peer, req.headers(), &trusted);
-    if let (Some(state), Some(peer)) = (&state, peer) {
-        if trusted.is_empty() {
-            state.proxy_watch().observe(peer);
-        }
+    if let (Some(state), Some(peer), true) = (&state, peer, trusted.is_empty()) {
+        state.proxy_watch().observe(peer);
     }
     let https = view.https;
     if let Some(cookies) = req

@@ -59,14 +59,14 @@ fn status_of(failure: &Failure) -> StatusCode {
     StatusCode::from_u16(failure.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn failure_page(state: &AppState, failure: &Failure, markup: Markup) -> HttpResponse {
+fn failure_page(failure: &Failure, markup: Markup) -> HttpResponse {
     let mut res = html(status_of(failure), markup);
-    if let Some(after) = failure.retry_after() {
-        if let Ok(value) = header::HeaderValue::from_str(&after.as_secs().max(1).to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let Some(value) = failure
+        .retry_after()
+        .and_then(|after| header::HeaderValue::from_str(&after.as_secs().max(1).to_string()).ok())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
     }
-    let _ = state;
     res
 }
 
@@ -230,7 +230,7 @@ async fn sign_in(
                 form.text("username"),
                 &Notice::Failure(failure.clone()),
             );
-            failure_page(&state, &failure, page)
+            failure_page(&failure, page)
         }
     }
 }
@@ -299,7 +299,7 @@ async fn code(
                 &pending.username,
                 &Notice::Failure(failure.clone()),
             );
-            failure_page(&state, &failure, page)
+            failure_page(&failure, page)
         }
     }
 }
@@ -400,7 +400,7 @@ async fn change(
                 &view,
                 &Notice::Failure(failure.clone()),
             );
-            failure_page(&state, &failure, page)
+            failure_page(&failure, page)
         }
     }
 }

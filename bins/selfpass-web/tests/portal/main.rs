@@ -1,1 +1,8 @@
+//! The portal's one integration-test binary: routes and outcomes through actix's test service,
+//! the real browser flow in headless Chromium, and the portal behind real nginx.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod browser;
+mod nginx;
+mod routes;
+mod support;
