@@ -29,14 +29,14 @@ impl NameConfig {
     {
         let own_names = own_names
             .into_iter()
-            .map(|n| n.as_ref().trim().nfc().collect::<String>().to_lowercase())
+            .map(|n| fold_case(&n.as_ref().trim().nfc().collect::<String>()))
             .filter(|n| !n.is_empty())
             .collect();
         NameConfig { own_names }
     }
 
     fn is_own(&self, name: &str) -> bool {
-        let name = name.to_lowercase();
+        let name = fold_case(name);
         self.own_names.contains(&name)
     }
 }
@@ -78,7 +78,7 @@ pub struct ResolvedName {
 
 impl ResolvedName {
     /// The throttle key and audit name: the exact local user name, or for a name that resolves to
-    /// nobody, its lower-cased canonical form (so unknown names are counted like real ones).
+    /// nobody, its case-folded canonical form ([`fold_case`]), so unknown names are counted like real ones.
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -92,6 +92,20 @@ impl ResolvedName {
     pub fn is_known(&self) -> bool {
         self.user.is_some()
     }
+}
+
+/// The case-insensitive form of a name: upper-cased, then lower-cased. Plain lower-casing is not
+/// enough (`ᲀ` lower-cases to itself but upper-cases to `В`, whose lower case is `в`), and Samba
+/// compares names by upper-casing; going through upper case first makes every case variant of a
+/// name fold to one key. Use it in the `lookup` given to [`resolve`] too.
+pub fn fold_case(name: &str) -> String {
+    // Case mappings can decompose (`ῢ` upper-cases to three code points): renormalise.
+    name.to_uppercase().to_lowercase().nfc().collect()
+}
+
+/// True when `a` and `b` are the same name, ignoring case as [`fold_case`] does.
+pub fn same_name(a: &str, b: &str) -> bool {
+    fold_case(a) == fold_case(b)
 }
 
 /// Canonicalises `typed` and resolves it with `lookup`, which must match case-insensitively and
@@ -108,7 +122,7 @@ pub fn resolve(
             user: Some(user),
         },
         None => ResolvedName {
-            key: canonical.to_lowercase(),
+            key: fold_case(&canonical),
             user: None,
         },
     })
@@ -126,7 +140,7 @@ mod tests {
     fn users(name: &str) -> Option<String> {
         ["alice", "Bob", "zoë"]
             .iter()
-            .find(|u| u.to_lowercase() == name.to_lowercase())
+            .find(|u| same_name(u, name))
             .map(|u| u.to_string())
     }
 
@@ -180,6 +194,23 @@ mod tests {
         assert!(!r.is_known());
         let r = resolve("alice@elsewhere.org", &config(), &users).unwrap();
         assert_eq!(r.key(), "alice@elsewhere.org");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_form_is_stable(typed in "\\PC{0,40}") {
+            if let Ok(once) = canonicalize(&typed, &config()) {
+                // Canonicalising again changes nothing (unless stripping revealed another prefix).
+                if !once.contains('\\') && !once.contains('@') {
+                    proptest::prop_assert_eq!(canonicalize(&once, &config()).ok(), Some(once.clone()));
+                }
+                let upper = resolve(&typed.to_uppercase(), &config(), &users);
+                let lower = resolve(&typed.to_lowercase(), &config(), &users);
+                if let (Ok(u), Ok(l)) = (upper, lower) {
+                    proptest::prop_assert_eq!(u.key(), l.key());
+                }
+            }
+        }
     }
 
     #[test]

@@ -113,8 +113,10 @@ pub trait PasswordVerifier: Send + Sync {
     ) -> BoxFuture<'a, Verdict>;
 }
 
-/// Which verifiers run, in which order.
+/// Which verifiers run, in which order. Deserialises from a list of kinds, checked like
+/// [`ChainConfig::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<VerifierKind>", into = "Vec<VerifierKind>")]
 pub struct ChainConfig {
     order: Vec<VerifierKind>,
 }
@@ -139,9 +141,35 @@ impl ChainConfig {
         Ok(ChainConfig { order })
     }
 
+    /// The design's default chain: the login verifier first when its answers can be trusted
+    /// (TrueNAS 26.x, or 25.x where users hold a privilege: `user_session` mode; on 25.x without
+    /// one a right password gets AUTH_ERR too), then the SMB probe, then the crypt hash.
+    pub fn recommended(login_is_reliable: bool) -> Self {
+        let order = if login_is_reliable {
+            VerifierKind::ALL.to_vec()
+        } else {
+            VerifierKind::ALL[1..].to_vec()
+        };
+        ChainConfig { order }
+    }
+
     /// The configured order.
     pub fn order(&self) -> &[VerifierKind] {
         &self.order
+    }
+}
+
+impl TryFrom<Vec<VerifierKind>> for ChainConfig {
+    type Error = Error;
+
+    fn try_from(order: Vec<VerifierKind>) -> Result<Self> {
+        ChainConfig::new(order)
+    }
+}
+
+impl From<ChainConfig> for Vec<VerifierKind> {
+    fn from(config: ChainConfig) -> Self {
+        config.order
     }
 }
 
@@ -489,6 +517,27 @@ mod tests {
         conformance::right_wrong_empty(&Table, &Candidate::new("alice"), &right, &wrong).await;
         conformance::unknown_user(&Table, &Candidate::new("nobody"), &right).await;
         conformance::definitive_matches_kind(&Table);
+    }
+
+    #[test]
+    fn config_from_settings() {
+        use VerifierKind::*;
+        let config: ChainConfig = serde_json::from_str(r#"["smb_probe","crypt_hash"]"#).unwrap();
+        assert_eq!(config.order(), [SmbProbe, CryptHash]);
+        assert_eq!(
+            serde_json::to_string(&config).unwrap(),
+            r#"["smb_probe","crypt_hash"]"#
+        );
+        assert!(serde_json::from_str::<ChainConfig>("[]").is_err());
+        assert!(serde_json::from_str::<ChainConfig>(r#"["smb_probe","smb_probe"]"#).is_err());
+        assert_eq!(
+            ChainConfig::recommended(true).order(),
+            [UserLogin, SmbProbe, CryptHash]
+        );
+        assert_eq!(
+            ChainConfig::recommended(false).order(),
+            [SmbProbe, CryptHash]
+        );
     }
 
     #[test]
