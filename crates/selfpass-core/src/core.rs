@@ -3,6 +3,7 @@
 //! and every failed sign-in is held to a time floor so the path taken does not show.
 
 use crate::config::{Config, Mode, TlsTrust, VerifierChoice};
+use crate::generations::Generations;
 use crate::outcome::{
     Changed, CheckReport, ClientInfo, Failure, Kind, NewPassword, PendingSecondFactor, Reset,
     ResetOptions, RuleText, Session, SignIn, Strength, UserRow, Violation,
@@ -60,7 +61,7 @@ pub(crate) struct Inner {
     audit_key: AuditKey,
     login_budget: Mutex<Vec<Instant>>,
     pending: Mutex<HashMap<String, PendingLogin>>,
-    generations: Mutex<HashMap<String, u64>>,
+    generations: Generations,
     pub(crate) hash_slots: Semaphore,
     /// Checked for unknown and protected names, so they cost what a real check costs.
     pub(crate) dummy_hash: String,
@@ -167,11 +168,12 @@ impl Core {
         };
         tracing::info!(%version, service_user = service_user.as_deref().unwrap_or("?"), "connected to TrueNAS");
 
-        let throttle_store: Arc<dyn ThrottleStore> = if config.throttle_store == "memory" {
-            Arc::new(MemoryStore::new())
-        } else {
-            redis_store(&config.throttle_store).await?
-        };
+        let (throttle_store, generations): (Arc<dyn ThrottleStore>, Generations) =
+            if config.throttle_store == "memory" {
+                (Arc::new(MemoryStore::new()), Generations::memory())
+            } else {
+                redis_stores(&config.throttle_store).await?
+            };
         let throttle = Throttle::new(
             throttle_store,
             Arc::new(SystemClock),
@@ -220,7 +222,7 @@ impl Core {
                 audit_key,
                 login_budget: Mutex::new(Vec::new()),
                 pending: Mutex::new(HashMap::new()),
-                generations: Mutex::new(HashMap::new()),
+                generations,
                 hash_slots: Semaphore::new(cores),
                 dummy_hash,
                 config,
@@ -347,7 +349,7 @@ impl Core {
                     client: Some(client.ip),
                     verifier: by,
                 });
-                Ok(SignIn::Done(self.session_for(user)))
+                Ok(SignIn::Done(self.session_for(user).await))
             }
             Outcome::Rejected { .. } => {
                 self.record_failure(&key, client.ip).await;
@@ -401,7 +403,7 @@ impl Core {
                     client: Some(client.ip),
                     verifier: VerifierKind::UserLogin,
                 });
-                Ok(self.session_for(&user))
+                Ok(self.session_for(&user).await)
             }
             Ok(false) => {
                 held.attempts += 1;
@@ -434,7 +436,7 @@ impl Core {
 
     /// False once the user's password changed after this session began (ends other sessions).
     pub async fn session_is_current(&self, session: &Session) -> bool {
-        self.generation(&session.username) == session.generation
+        self.generation(&session.username).await == Some(session.generation)
     }
 
     // ----- rules and strength -------------------------------------------------------------
@@ -627,7 +629,7 @@ impl Core {
             path = ChangePath::ServiceKey;
             self.change_with_service_key(&user, new).await?;
         }
-        self.bump_generation(&user.username);
+        self.bump_generation(&user.username).await;
         audit(AuditEvent::PasswordChanged {
             subject: Subject::User(user.username.clone()),
             client: Some(client.ip),
@@ -754,7 +756,7 @@ impl Core {
                 .user_set_password_admin(user.id, &password)
                 .await
                 .map_err(|e| server_refusal(&e))?;
-            self.bump_generation(&user.username);
+            self.bump_generation(&user.username).await;
             audit(AuditEvent::AdminReset {
                 subject: Subject::User(user.username.clone()),
                 by: self.admin_name(),
@@ -834,7 +836,7 @@ impl Core {
             AuditEvent::Unlocked { subject, by }
         });
         if locked {
-            self.bump_generation(&user.username);
+            self.bump_generation(&user.username).await;
         }
         Ok(())
     }
@@ -1187,7 +1189,7 @@ impl Core {
         })
     }
 
-    fn session_for(&self, user: &User) -> Session {
+    async fn session_for(&self, user: &User) -> Session {
         let expired = user.password_change_required
             || (user.last_password_change.is_none() && !user.password_disabled);
         Session {
@@ -1195,23 +1197,17 @@ impl Core {
             full_name: user.full_name.clone(),
             two_factor: user.twofactor_auth_configured,
             must_change: expired,
-            generation: self.generation(&user.username),
+            generation: self.generation(&user.username).await.unwrap_or(0),
             signed_in_at: now_secs(),
         }
     }
 
-    fn generation(&self, username: &str) -> u64 {
-        self.inner
-            .generations
-            .lock()
-            .map(|g| g.get(username).copied().unwrap_or(0))
-            .unwrap_or(u64::MAX)
+    async fn generation(&self, username: &str) -> Option<u64> {
+        self.inner.generations.current(username).await
     }
 
-    fn bump_generation(&self, username: &str) {
-        if let Ok(mut g) = self.inner.generations.lock() {
-            *g.entry(username.to_owned()).or_insert(0) += 1;
-        }
+    async fn bump_generation(&self, username: &str) {
+        self.inner.generations.bump(username).await;
     }
 
     fn pending_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, PendingLogin>> {
@@ -1355,18 +1351,20 @@ fn regex_escape(text: &str) -> String {
 }
 
 #[cfg(feature = "redis")]
-async fn redis_store(url: &str) -> Result<Arc<dyn ThrottleStore>, Failure> {
+async fn redis_stores(url: &str) -> Result<(Arc<dyn ThrottleStore>, Generations), Failure> {
+    let unavailable = |e: &dyn std::fmt::Display| {
+        Failure::new(Kind::Internal)
+            .with_detail(format!("throttle store {}: {e}", redacted_url(url)))
+    };
     let store = auth_policy::throttle::RedisStore::connect(url)
         .await
-        .map_err(|e| {
-            Failure::new(Kind::Internal)
-                .with_detail(format!("throttle store {}: {e}", redacted_url(url)))
-        })?;
-    Ok(Arc::new(store))
+        .map_err(|e| unavailable(&e))?;
+    let generations = Generations::redis(url).await.map_err(|e| unavailable(&e))?;
+    Ok((Arc::new(store), generations))
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_store(_url: &str) -> Result<Arc<dyn ThrottleStore>, Failure> {
+async fn redis_stores(_url: &str) -> Result<(Arc<dyn ThrottleStore>, Generations), Failure> {
     Err(Failure::new(Kind::Internal)
         .with_detail("this build has no Redis support (feature `redis`)"))
 }

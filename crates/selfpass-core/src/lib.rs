@@ -34,6 +34,7 @@ mod core;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod doctor;
+mod generations;
 mod outcome;
 mod verifiers;
 

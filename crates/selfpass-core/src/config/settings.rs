@@ -379,6 +379,33 @@ pub const SETTINGS: &[SettingSpec] = &[
     ),
 ];
 
+/// The Markdown table of every setting, as docs/configuration.md holds it (a test keeps the two
+/// in step).
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| environment variable | flag | TOML key | default | used by | meaning |\n|---|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let flag = s
+            .flag
+            .map_or_else(|| "(none: secret)".to_owned(), |f| format!("`--{f}`"));
+        let default = s
+            .default
+            .map_or_else(|| "".to_owned(), |d| format!("`{d}`"));
+        let scope = match s.scope {
+            Scope::Both => "portal, CLI",
+            Scope::Portal => "portal",
+        };
+        out.push_str(&format!(
+            "| `{}` | {flag} | `{}` | {default} | {scope} | {} |\n",
+            s.env,
+            s.key,
+            s.help.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// The setting with this TOML key.
 pub fn spec(key: &str) -> Option<&'static SettingSpec> {
     SETTINGS.iter().find(|s| s.key == key)
@@ -404,9 +431,29 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_every_setting() {
+        let doc = include_str!("../../../../docs/configuration.md");
+        let table = markdown_table();
+        assert!(
+            doc.contains(&table),
+            "docs/configuration.md is out of date; its table must be:\n{table}"
+        );
+    }
+
+    #[test]
     fn secrets_have_no_flag() {
         for key in ["truenas.api_key", "portal.secret_key"] {
             assert_eq!(spec(key).and_then(|s| s.flag), None, "{key}");
         }
+    }
+}
+
+#[cfg(test)]
+mod print {
+    /// `cargo test -p selfpass-core print_settings_table -- --ignored --nocapture` prints the table.
+    #[test]
+    #[ignore = "prints the table for docs/configuration.md"]
+    fn print_settings_table() {
+        print!("{}", super::markdown_table());
     }
 }

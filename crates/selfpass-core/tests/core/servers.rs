@@ -104,5 +104,19 @@ async fn two_cores_share_bans_through_redis() {
         "ban holds on the other replica"
     );
     b.unban("bob").await.unwrap();
-    session(&a.core, "bob", "bob-demo-pass").await;
+    let on_a = session(&a.core, "bob", "bob-demo-pass").await;
+    let on_b = session(&b, "bob", "bob-demo-pass").await;
+    assert!(b.session_is_current(&on_b).await);
+    // A change through replica A ends bob's sessions on replica B too.
+    a.core
+        .change_own_password(
+            &on_a,
+            secret("bob-demo-pass"),
+            secret("marble-kettle-orchid-swim"),
+            None,
+            client(),
+        )
+        .await
+        .unwrap();
+    assert!(!b.session_is_current(&on_b).await);
 }
