@@ -68,6 +68,19 @@ pub enum AuthFailure {
     Rejected,
 }
 
+impl fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthFailure::AuthErr => "credentials not accepted (AUTH_ERR)",
+            AuthFailure::Expired => "credentials expired (EXPIRED)",
+            AuthFailure::OtpRequired => "one-time code required (OTP_REQUIRED)",
+            AuthFailure::Redirect => "HA standby node (REDIRECT)",
+            AuthFailure::Denied => "no API access (DENIED)",
+            AuthFailure::Rejected => "credentials not accepted",
+        })
+    }
+}
+
 /// Every way a call to the TrueNAS middleware can fail.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -176,7 +189,7 @@ pub enum Error {
         reason: String,
     },
     /// Login did not succeed.
-    #[error("login failed: {failure:?}")]
+    #[error("login failed: {failure}")]
     Auth {
         /// Why.
         failure: AuthFailure,

@@ -5,6 +5,7 @@
 
 mod auth;
 mod common;
+mod fake;
 mod faults;
 mod protocols;
 mod reconnect;
