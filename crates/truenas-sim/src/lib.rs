@@ -23,6 +23,27 @@
 //! Plus `root` (builtin, immutable, locked) and the synthetic container-root user `user.query`
 //! always lists. All hashes are `$6$`, computed at start. The constants are in [`demo`].
 //!
+//! # Faults ([`Fault`], `--fault KIND[=ARG]`)
+//!
+//! | fault | effect |
+//! |---|---|
+//! | `latency=MS` | every reply is sent MS later |
+//! | `drop-after=N` | the N-th frame of a connection is executed, then the TCP connection drops (no reply, no close frame) |
+//! | `close=CODE[:REASON]` | the first frame is not executed; the server closes with CODE/REASON |
+//! | `redirect=URL` | every HTTP request gets `302 Found`, `Location: URL` (an auth proxy) |
+//! | `https-redirect` | every HTTP request gets `307` to the same path on `https://` |
+//! | `unauthorized` | every HTTP request gets `401` |
+//! | `legacy-only` | `/api/*` is 404 (a pre-25.04 server); `/websocket` works |
+//! | `allow-list` | close 1008 `You are not allowed to access this resource` right after the upgrade |
+//!
+//! # Known differences from a real server
+//!
+//! Tracebacks (`trace.frames`, `formatted`) are synthetic; Python `json` parse-error texts are
+//! approximated from serde_json's position; the `~` filter supports only `^ $ . * + ?`; no events
+//! are ever emitted (`core.subscribe` only returns an ident), no method is a job, `py_exception`
+//! is never sent, the legacy endpoint does not adapt params to v24.10 models, and 26.0's SCRAM
+//! mechanism is not simulated. Everything the protocol notes mark UNCONFIRMED is in one module.
+//!
 //! # Example
 //!
 //! ```no_run
