@@ -6,6 +6,8 @@ use crate::{Error, Result};
 pub(crate) const MAX_PASSWORD_BYTES: usize = 72;
 const BODY_CHARS: usize = 53; // 22 salt + 31 digest
 pub(crate) const DEFAULT_COST: u32 = 10;
+/// Cost 16 is about 5 s on one core; each step doubles it.
+const MAX_VERIFY_COST: u32 = 16;
 
 fn is_bcrypt_char(c: u8) -> bool {
     c == b'.' || c == b'/' || c.is_ascii_alphanumeric()
@@ -25,6 +27,9 @@ pub(crate) fn check_format(hash: &str) -> Result<()> {
         .map_err(|_| Error::Malformed("cost is not two digits"))?;
     if !(4..=31).contains(&cost) {
         return Err(Error::Malformed("cost outside 04..=31"));
+    }
+    if cost > MAX_VERIFY_COST {
+        return Err(Error::CostTooHigh("bcrypt cost above 16"));
     }
     if body.len() != BODY_CHARS || !body.bytes().all(is_bcrypt_char) {
         return Err(Error::Malformed(

@@ -14,6 +14,10 @@ pub enum Error {
     /// The hash is not exactly well formed; the text says what is wrong with it.
     #[error("malformed hash: {0}")]
     Malformed(&'static str),
+    /// The hash asks for more work than this crate will spend on one check (a denial-of-service
+    /// guard: real hashes are far below the ceilings, listed in the crate documentation).
+    #[error("the hash's cost is above what one check may spend ({0})")]
+    CostTooHigh(&'static str),
     /// The password is longer than the scheme can take without truncating it (bcrypt: 72 bytes).
     #[error("the password is longer than {max} bytes, which this scheme would silently truncate")]
     PasswordTooLong {

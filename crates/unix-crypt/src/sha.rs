@@ -8,6 +8,8 @@ use sha_crypt::Params;
 /// The rounds libxcrypt uses when a hash names none (and then omits `rounds=` from it).
 pub(crate) const DEFAULT_ROUNDS: u32 = 5_000;
 const MAX_SALT_CHARS: usize = 16;
+/// About 7 s of SHA-512 on one core; libxcrypt's default is 5000 and distributions stay below 1M.
+const MAX_VERIFY_ROUNDS: u32 = 5_000_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Variant {
@@ -91,6 +93,9 @@ fn parse_rounds(digits: &str) -> Result<u32> {
         .map_err(|_| Error::Malformed("rounds is out of range"))?;
     if !(Params::ROUNDS_MIN..=Params::ROUNDS_MAX).contains(&rounds) {
         return Err(Error::Malformed("rounds outside 1000..=999999999"));
+    }
+    if rounds > MAX_VERIFY_ROUNDS {
+        return Err(Error::CostTooHigh("more than 5,000,000 rounds"));
     }
     Ok(rounds)
 }

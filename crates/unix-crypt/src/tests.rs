@@ -145,3 +145,25 @@ fn errors_never_contain_the_password() {
         }
     }
 }
+
+#[test]
+fn costs_beyond_the_ceilings_are_refused_not_attempted() {
+    // Found by the fuzzer: this parameter string asks yescrypt for more memory than exists.
+    let huge = "$y$/ffFfffxfffffff0ffffffffffffqqqqqffffq3aqqqqqqqqqffF$qqfy$l5l8fffffffffffffffffffffffqqfffhf.........";
+    assert!(matches!(
+        verify(b"x", huge),
+        Err(Error::CostTooHigh(_)) | Err(Error::Malformed(_))
+    ));
+    let digest = &SHA512[SHA512.rfind('$').unwrap() + 1..];
+    assert!(matches!(
+        verify(b"x", &format!("$6$rounds=999999999$salt${digest}")),
+        Err(Error::CostTooHigh(_))
+    ));
+    assert!(matches!(
+        verify(
+            b"x",
+            "$2b$31$abcdefghijklmnopqrstuu4T826PRnz0Hu6YlprUuxkZxOOj5Fw5S"
+        ),
+        Err(Error::CostTooHigh(_))
+    ));
+}

@@ -5,6 +5,8 @@ use crate::{Error, Result};
 use yescrypt::{PasswordHashRef, PasswordHasher, PasswordVerifier, Yescrypt};
 
 const DIGEST_CHARS: usize = 43;
+/// libxcrypt's default (`j9T`) uses 16 MiB; 1 GiB is 64 times that.
+const MAX_VERIFY_MEMORY: u128 = 1 << 30;
 
 /// Checks `$y$params$salt$digest` strictly before the crate decodes it.
 pub(crate) fn check_format(hash: &str) -> Result<()> {
@@ -16,6 +18,14 @@ pub(crate) fn check_format(hash: &str) -> Result<()> {
     };
     if params.is_empty() || !all_crypt_chars(params) {
         return Err(Error::Malformed("parameters are not ./0-9A-Za-z"));
+    }
+    let parsed: yescrypt::Params = params
+        .parse()
+        .map_err(|_| Error::Malformed("invalid yescrypt parameters"))?;
+    // A parameter string may ask for any amount of memory; allocating it would abort the process.
+    let bytes = 128u128 * u128::from(parsed.n()) * u128::from(parsed.r()) * u128::from(parsed.p());
+    if bytes > MAX_VERIFY_MEMORY {
+        return Err(Error::CostTooHigh("yescrypt memory above 1 GiB"));
     }
     if salt.is_empty() || !all_crypt_chars(salt) {
         return Err(Error::Malformed("salt is empty or not ./0-9A-Za-z"));
