@@ -1,6 +1,6 @@
 //! The one FFI call in the project: libxcrypt's `crypt_r`, as the reference the bench compares
 //! against. Bench-only; the library itself is pure Rust.
-#![allow(unsafe_code)]
+#![allow(unsafe_code, clippy::expect_used)]
 
 use std::ffi::{CStr, CString, c_char};
 
@@ -15,6 +15,12 @@ unsafe extern "C" {
 /// Reusable scratch space for `crypt_r`, as a long-running verifier would keep one.
 pub struct Libxcrypt {
     data: Box<[u8]>,
+}
+
+impl Default for Libxcrypt {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Libxcrypt {
