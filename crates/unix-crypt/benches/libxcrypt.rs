@@ -1,6 +1,6 @@
 //! The one FFI call in the project: libxcrypt's `crypt_r`, as the reference the bench compares
 //! against. Bench-only; the library itself is pure Rust.
-#![allow(unsafe_code, clippy::expect_used)]
+#![allow(unsafe_code, clippy::expect_used, missing_docs)]
 
 use std::ffi::{CStr, CString, c_char};
 
