@@ -430,6 +430,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_subject_and_expiry_of_a_real_certificate() {
+        let ck = rcgen::generate_simple_self_signed(vec!["nas.local".to_string()]).unwrap();
+        let der = ck.cert.der().to_vec();
+        let info = CertInfo::from_der(&der);
+        assert_eq!(info.subject, "CN=rcgen self signed cert");
+        assert_eq!(info.not_after, "4096-01-01 00:00:00 UTC");
+        assert_eq!(info.fingerprint, Fingerprint::of_der(&der));
+        let shown = info.to_string();
+        assert!(shown.contains("expires 4096-01-01") && shown.contains("sha256:"));
+        // Every truncation is handled without a panic.
+        for n in 0..der.len() {
+            let _ = CertInfo::from_der(&der[..n]);
+        }
+    }
+
+    #[test]
     fn der_garbage_is_safe() {
         let info = CertInfo::from_der(&[0x30, 0x82, 0xff]);
         assert_eq!(info.subject, "?");
