@@ -265,6 +265,21 @@ where
         .await;
         return;
     };
+    // Behind nginx the client's address and scheme come from its headers, as on the real server.
+    let origin = match req
+        .header("x-real-remote-addr")
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+    {
+        Some(ip) => {
+            let port = req
+                .header("x-real-remote-port")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            SocketAddr::new(ip, port)
+        }
+        None => peer,
+    };
+    let https = req.header("x-https") == Some("on");
     let accept = derive_accept_key(key.as_bytes());
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\nSec-WebSocket-Accept: {accept}\r\nServer: truenas-sim\r\n\r\n"
@@ -277,6 +292,6 @@ where
         .max_frame_size(Some(unconfirmed::TRANSPORT_MAX_MESSAGE));
     let ws = WebSocketStream::from_partially_read(s, rest, Role::Server, Some(config)).await;
     tracing::debug!(%peer, %path, "websocket connected");
-    let conn = Arc::new(Conn::new(shared, peer));
+    let conn = Arc::new(Conn::new(shared, origin, https));
     connection::run(ws, conn, framing).await;
 }

@@ -84,8 +84,10 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(shared: Arc<Shared>, peer: SocketAddr) -> Conn {
-        let secure = shared.tls || (peer.ip().is_loopback() && !shared.treat_as_remote);
+    /// `https_header`: nginx's `X-Https: on` (`utils/origin.py`).
+    pub(crate) fn new(shared: Arc<Shared>, peer: SocketAddr, https_header: bool) -> Conn {
+        let secure =
+            shared.tls || https_header || (peer.ip().is_loopback() && !shared.treat_as_remote);
         Conn {
             shared,
             peer,

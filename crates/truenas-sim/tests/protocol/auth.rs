@@ -372,3 +372,58 @@ async fn mechanism_choices() {
         json!(["API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"])
     );
 }
+
+#[tokio::test]
+async fn nginx_headers_decide_origin_and_transport() {
+    use tokio::io::AsyncWriteExt;
+    let sim = start(demo()).await;
+    let upgrade = |extra: &str| {
+        format!(
+            "GET /api/current HTTP/1.1\r\nHost: nas\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+        )
+    };
+    async fn raw(sim: &truenas_sim::Simulator, req: String) -> Ws {
+        let mut tcp = tokio::net::TcpStream::connect(sim.local_addr())
+            .await
+            .unwrap();
+        tcp.write_all(req.as_bytes()).await.unwrap();
+        // Read the 101 head byte by byte so no frame bytes are swallowed.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut b)
+                .await
+                .unwrap();
+            head.push(b[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"));
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            tcp,
+            tokio_tungstenite::tungstenite::protocol::Role::Client,
+            None,
+        )
+        .await;
+        Ws { ws, next_id: 0 }
+    }
+    // A remote client over https through nginx: the key is fine.
+    let mut ws = raw(
+        &sim,
+        upgrade("X-Real-Remote-Addr: 203.0.113.7\r\nX-Real-Remote-Port: 5555\r\nX-Https: on\r\n"),
+    )
+    .await;
+    assert_eq!(
+        ws.login_key(d::SERVICE_API_KEY).await["response_type"],
+        "SUCCESS"
+    );
+    // The same over plain http: revoked.
+    let mut ws = raw(
+        &sim,
+        upgrade("X-Real-Remote-Addr: 203.0.113.7\r\nX-Https: \r\n"),
+    )
+    .await;
+    assert_eq!(
+        ws.login_key(d::SERVICE_API_KEY).await["response_type"],
+        "EXPIRED"
+    );
+}
