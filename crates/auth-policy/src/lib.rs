@@ -13,6 +13,9 @@
 //! - [`audit`]: typed audit events that never carry a password.
 //! - [`kinds`]: the user-facing error kinds both binaries show.
 //!
+//! Features: `redis` adds `throttle::RedisStore`, so portal replicas share counters; `testing`
+//! adds `verifier::conformance`, the acceptance suite every `PasswordVerifier` should pass.
+//!
 //! ```
 //! use auth_policy::names::{NameConfig, resolve};
 //!

@@ -419,3 +419,26 @@ async fn every_redis_key_expires() {
         assert!(ttl > 0, "{key} has no TTL ({ttl})");
     }
 }
+
+/// A Redis that goes away gives a retryable store error quickly, never a hang.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_going_away_is_a_store_error() {
+    let Some((make, server)) = redis("redis_going_away_is_a_store_error").await else {
+        return;
+    };
+    let f = Fixture::new(&make).await;
+    let alice = name("alice");
+    assert_eq!(f.check(&alice, ip(1)).await, None);
+    drop(server);
+    let started = std::time::Instant::now();
+    let err = f.throttle.check(&alice, ip(1)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let url = "redis://127.0.0.1:1/";
+    assert!(RedisStore::connect(url).await.unwrap_err().is_retryable());
+}
