@@ -163,7 +163,7 @@ pub fn change(s: &PortalSettings, token: &str, v: &ChangeView<'_>, n: &Notice) -
             @if v.must_change {
                 div.notice role="status" { p { strong { "Your password has expired." } " Choose a new one now to keep using your account." } }
             }
-            h2 { "Change your password" }
+            h2 { "Choose a new password" }
             (notice(n))
             section.rules id="rules" aria-label="Password rules" {
                 h3 { "Your new password must:" }

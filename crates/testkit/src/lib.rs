@@ -6,7 +6,9 @@
 //! `CI=true` a missing server is a failure: [`require`] decides which, in one place.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod chromedriver;
 mod error;
+pub mod nginx;
 pub mod redis;
 pub mod smbd;
 

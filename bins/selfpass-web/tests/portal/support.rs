@@ -18,7 +18,6 @@ pub const WEAK: &str = "password";
 
 pub struct Setup {
     pub state: AppState,
-    pub config: Config,
     pub demo: Demo,
 }
 
@@ -30,11 +29,7 @@ pub async fn setup(tweak: impl FnOnce(&mut Config)) -> Setup {
     tweak(&mut config);
     let core = Core::connect(config.clone()).await.unwrap();
     let state = AppState::new(core, &config.portal);
-    Setup {
-        state,
-        config,
-        demo,
-    }
+    Setup { state, demo }
 }
 
 pub fn totp(secret: &str) -> String {
@@ -200,4 +195,151 @@ pub fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// Serves the portal on a real socket (127.0.0.1, free port) in this runtime; returns its address.
+pub fn serve(state: &AppState) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = selfpass_web::server::start(state.clone(), listener, 1).unwrap();
+    actix_web::rt::spawn(server);
+    addr
+}
+
+/// A minimal async HTTP/1.1 client (one request per connection) that keeps one cookie and sends
+/// whatever extra headers the test sets.
+pub struct Http {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub cookie: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub csrf: Option<String>,
+}
+
+impl Http {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            host: addr.to_string(),
+            cookie: None,
+            headers: Vec::new(),
+            csrf: None,
+        }
+    }
+
+    pub async fn request(&mut self, method: &str, path: &str, body: Option<String>) -> Page {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.host
+        );
+        if let Some(cookie) = &self.cookie {
+            req.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        for (k, v) in &self.headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        let body = body.unwrap_or_default();
+        if method == "POST" {
+            req.push_str(&format!(
+                "Origin: http://{}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                self.host,
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        stream.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            if let (Ok(k), Ok(v)) = (
+                actix_web::http::header::HeaderName::from_bytes(k.trim().as_bytes()),
+                actix_web::http::header::HeaderValue::from_str(v.trim()),
+            ) {
+                headers.append(k, v);
+            }
+        }
+        let chunked = headers
+            .get("transfer-encoding")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+        let body = if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        let page = Page {
+            status,
+            headers,
+            body,
+        };
+        for set in page.set_cookies() {
+            let pair = set.split(';').next().unwrap_or("").to_owned();
+            let removed = set.contains("Max-Age=0") || pair.ends_with('=');
+            self.cookie = if removed { None } else { Some(pair) };
+        }
+        if let Some(token) = page.csrf() {
+            self.csrf = Some(token);
+        }
+        page
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.request("GET", path, None).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut body = format!("_csrf={}", self.csrf.clone().unwrap_or_default());
+        for (k, v) in fields {
+            body.push_str(&format!("&{}={}", encode(k), encode(v)));
+        }
+        self.request("POST", path, Some(body)).await
+    }
+
+    pub async fn sign_in(&mut self, base: &str, user: &str, password: &str) -> Page {
+        self.get(&format!("{base}/signin")).await;
+        self.post(
+            &format!("{base}/signin"),
+            &[("username", user), ("password", password)],
+        )
+        .await
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Where browser screenshots go: `target/screenshots/`.
+pub fn screenshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
