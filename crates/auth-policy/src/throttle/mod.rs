@@ -4,7 +4,8 @@
 //! double on repeat up to an hour; the name across all addresses — a higher threshold and a fixed
 //! ban, so nobody can keep a user out for long; and the client address alone. Separately, the
 //! attempts that reach TrueNAS's PAM (a login as the user) are capped per name below TrueNAS's own
-//! faillock. Once banned, an attempt is refused without running any verifier.
+//! faillock ([`Throttle::reserve_user_login`] takes that budget atomically, so parallel attempts
+//! cannot overshoot it). Once banned, an attempt is refused without running any verifier.
 //!
 //! Names are the canonical keys from [`crate::names`]. The clock is injected ([`Clock`]) so tests
 //! run in milliseconds, and the counters live in a [`ThrottleStore`]: [`MemoryStore`] for one
@@ -43,7 +44,10 @@ pub struct Rule {
     pub ban: Duration,
 }
 
-/// Throttle settings. [`ThrottleConfig::default`] holds the documented defaults.
+/// Throttle settings. The defaults: per (name, address) a ban after 3 failures in 15 min, first
+/// 5 min then doubling (10, 20, 40) up to 1 h, remembered for 24 h; per name a fixed 15-min ban
+/// after 10 failures in 15 min; per address a 15-min ban after 20 failures in 15 min; at most 2
+/// failures per name reaching TrueNAS's PAM in 15 min.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleConfig {
     /// Per (name, client address); bans double on repeat up to `name_at_address_cap`.
