@@ -23,17 +23,51 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io:
         .run())
 }
 
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        let _ = builder.json().try_init();
+/// The tracing target of audit events (selfpass-core emits them there, one JSON object each).
+pub const AUDIT_TARGET: &str = "selfpass::audit";
+
+/// Logs to stderr (JSON lines or human text, filtered by `RUST_LOG`, default `info`), and audit
+/// events also to `audit_file` as bare JSON lines when one is configured.
+fn init_logging(json: bool, audit_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use tracing_subscriber::filter::{EnvFilter, Targets};
+    use tracing_subscriber::fmt;
+    use tracing_subscriber::prelude::*;
+
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = if json {
+        fmt::layer().json().with_writer(std::io::stderr).boxed()
     } else {
-        let _ = builder.try_init();
-    }
+        fmt::layer().with_writer(std::io::stderr).boxed()
+    };
+    let audit = match audit_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| {
+                    format!(
+                        "setting SELFPASS_AUDIT_LOG (log.audit_file): cannot open {}",
+                        path.display()
+                    )
+                })?;
+            Some(
+                fmt::layer()
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_ansi(false)
+                    .without_time()
+                    .with_level(false)
+                    .with_target(false)
+                    .with_filter(Targets::new().with_target(AUDIT_TARGET, tracing::Level::INFO)),
+            )
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stderr.with_filter(filter))
+        .with(audit)
+        .try_init();
+    Ok(())
 }
 
 async fn wait_for_shutdown() {
@@ -95,7 +129,7 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     } else {
         (Config::load(&args.sources, Scope::Portal)?, None)
     };
-    init_logging(config.log.json);
+    init_logging(config.log.json, config.log.audit_file.as_deref())?;
     let listen = config.portal.listen;
     let base = config.portal.base_path.clone();
     let core = Core::connect(config.clone())

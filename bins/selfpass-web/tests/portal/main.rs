@@ -4,5 +4,6 @@
 
 mod browser;
 mod nginx;
+mod process;
 mod routes;
 mod support;
