@@ -27,6 +27,7 @@
 
 mod client;
 mod codec;
+pub mod diagnose;
 mod engine;
 mod error;
 mod query;
@@ -35,6 +36,7 @@ mod transport;
 mod types;
 
 pub use client::{Client, Endpoint, Options, Protocol};
+pub use diagnose::{CertReport, Versions};
 pub use error::{AuthFailure, BoxError, Error, Result, Stage, ValidationError};
 pub use query::{Op, Query};
 pub use tls::{CertInfo, Fingerprint, Tls};

@@ -87,7 +87,7 @@ pub(crate) async fn open(
     }
 }
 
-fn tls_error(host: &str, mode: &Tls, seen: &tls::Seen, e: std::io::Error) -> Error {
+pub(crate) fn tls_error(host: &str, mode: &Tls, seen: &tls::Seen, e: std::io::Error) -> Error {
     let cert = seen
         .lock()
         .ok()
