@@ -62,6 +62,10 @@ async fn main() -> anyhow::Result<()> {
         .rate_limit(rate_limit)
         .seed_users(args.seed_users)
         .treat_as_remote(args.treat_as_remote);
+    // Handlers first: a supervisor may send SIGTERM the moment it reads the line.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let sim = Simulator::start(config).await?;
     let line = match sim.fingerprint() {
         Some(fp) => format!("listening on wss://{} fingerprint={fp}", sim.local_addr()),
@@ -71,10 +75,9 @@ async fn main() -> anyhow::Result<()> {
     writeln!(out, "{line}")?;
     out.flush()?;
     drop(out);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
     }
     sim.shutdown().await;
     Ok(())
