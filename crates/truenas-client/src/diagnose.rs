@@ -239,13 +239,10 @@ async fn open_stream(endpoint: &Endpoint, options: &Options) -> Result<Pin<Box<d
     let seen: tls::Seen = Arc::new(Mutex::new(None));
     let cfg = tls::client_config(&options.tls, None, seen.clone())?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-    let stream = tokio::time::timeout(
-        limit,
-        connector.connect(server_name(endpoint.host())?, tcp),
-    )
-    .await
-    .map_err(|_| timeout_err(Stage::Tls, limit))?
-    .map_err(|e| transport::tls_error(endpoint.host(), &options.tls, &seen, e))?;
+    let stream = tokio::time::timeout(limit, connector.connect(server_name(endpoint.host())?, tcp))
+        .await
+        .map_err(|_| timeout_err(Stage::Tls, limit))?
+        .map_err(|e| transport::tls_error(endpoint.host(), &options.tls, &seen, e))?;
     Ok(Box::pin(stream))
 }
 
@@ -291,7 +288,9 @@ pub async fn api_versions(endpoint: &Endpoint, options: &Options) -> Result<Vers
                     buf.extend_from_slice(&chunk[..n]);
                     if buf.len() > MAX_HTTP {
                         return Err(Error::Protocol {
-                            detail: format!("GET /api/versions answered more than {MAX_HTTP} bytes"),
+                            detail: format!(
+                                "GET /api/versions answered more than {MAX_HTTP} bytes"
+                            ),
                         });
                     }
                 }
@@ -474,7 +473,10 @@ fn hello_for(path: &str) -> (String, fn(&Value) -> bool) {
     if path.ends_with("/websocket") {
         (
             r#"{"msg":"connect","version":"1","support":["1"]}"#.to_string(),
-            |v| v.get("msg").is_some_and(|m| m == "connected" || m == "failed"),
+            |v| {
+                v.get("msg")
+                    .is_some_and(|m| m == "connected" || m == "failed")
+            },
         )
     } else {
         // core.set_options needs no login and is not rate limited (unlike core.ping).
@@ -543,8 +545,11 @@ pub async fn upgrade(endpoint: &Endpoint, path: &str, options: &Options) -> Resu
         (Err(_), Err(e)) => Err(e),
         (Err(_), Ok(())) => Err(timeout_err(Stage::Handshake, limit)),
     };
-    let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(Frame::Close(Some((1000, String::new())))))
-        .await;
+    let _ = tokio::time::timeout(
+        CLOSE_GRACE,
+        sink.send(Frame::Close(Some((1000, String::new())))),
+    )
+    .await;
     result
 }
 
@@ -573,9 +578,15 @@ mod tests {
             Some(Versions::Listed(vec!["v25.04.0".into(), "v25.10.1".into()]))
         );
         // Incomplete body: more needed.
-        assert!(matches!(parse_response(&raw.as_bytes()[..raw.len() - 3]), Ok(None)));
+        assert!(matches!(
+            parse_response(&raw.as_bytes()[..raw.len() - 3]),
+            Ok(None)
+        ));
         // Incomplete head: more needed.
-        assert!(matches!(parse_response(b"HTTP/1.1 200 OK\r\nCont"), Ok(None)));
+        assert!(matches!(
+            parse_response(b"HTTP/1.1 200 OK\r\nCont"),
+            Ok(None)
+        ));
     }
 
     #[test]
@@ -587,7 +598,9 @@ mod tests {
             parse_response(&raw.as_bytes()[..raw.len() - 7]),
             Ok(None)
         ));
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
+        assert!(
+            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
+        );
     }
 
     #[test]
@@ -632,20 +645,32 @@ mod tests {
     #[test]
     fn authority_omits_default_ports() {
         assert_eq!(authority(&Endpoint::wss("nas.local")), "nas.local");
-        assert_eq!(authority(&Endpoint::ws("nas.local").with_port(8080)), "nas.local:8080");
+        assert_eq!(
+            authority(&Endpoint::ws("nas.local").with_port(8080)),
+            "nas.local:8080"
+        );
         assert_eq!(authority(&Endpoint::ws("::1")), "[::1]");
-        assert_eq!(authority(&Endpoint::wss("::1").with_port(8443)), "[::1]:8443");
+        assert_eq!(
+            authority(&Endpoint::wss("::1").with_port(8443)),
+            "[::1]:8443"
+        );
     }
 
     #[test]
     fn hellos_match_their_replies() {
         let (hello, is_reply) = hello_for("/websocket");
         assert!(hello.contains("\"connect\""));
-        assert!(is_reply(&serde_json::json!({"msg": "connected", "session": "x"})));
+        assert!(is_reply(
+            &serde_json::json!({"msg": "connected", "session": "x"})
+        ));
         assert!(!is_reply(&serde_json::json!({"msg": "added"})));
         let (hello, is_reply) = hello_for("/api/current");
         assert!(hello.contains("core.set_options"));
-        assert!(is_reply(&serde_json::json!({"jsonrpc": "2.0", "id": "diagnose-1", "result": null})));
-        assert!(!is_reply(&serde_json::json!({"jsonrpc": "2.0", "method": "collection_update"})));
+        assert!(is_reply(
+            &serde_json::json!({"jsonrpc": "2.0", "id": "diagnose-1", "result": null})
+        ));
+        assert!(!is_reply(
+            &serde_json::json!({"jsonrpc": "2.0", "method": "collection_update"})
+        ));
     }
 }

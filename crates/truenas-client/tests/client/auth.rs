@@ -238,3 +238,26 @@ async fn rate_limited_is_its_own_kind() {
     assert!(e.hint().contains("wait a minute"));
     assert!(e.to_string().contains("auth.login_ex"));
 }
+
+#[tokio::test]
+async fn no_keepalive_pings_before_login() {
+    let limit = RateLimit {
+        max_calls: 2,
+        window: Duration::from_secs(60),
+        sleep: (Duration::ZERO, Duration::ZERO),
+    };
+    let sim = sim(SimConfig::demo().rate_limit(Some(limit))).await;
+    let c = connect(&sim, opts().keepalive(Some(Duration::from_millis(10)))).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Had the client pinged while unauthenticated, the budget of 2 would be spent by now.
+    assert_eq!(c.ping().await.unwrap(), "pong");
+    assert_eq!(c.ping().await.unwrap(), "pong");
+    assert!(c.ping().await.unwrap_err().is_rate_limited());
+    // Authenticated: keep-alive pings run and do not count against the limit.
+    c.login_api_key(service_key(), Some(demo::SERVICE_USER))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(c.ping().await.unwrap(), "pong");
+    assert!(c.is_connected());
+}
