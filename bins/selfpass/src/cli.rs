@@ -57,6 +57,7 @@ pub enum Commands {
     /// Set a user's password with the service key (one user, or many with --from FILE).
     Reset(ResetArgs),
     /// List users: username, uid, SMB, locked, password disabled, last change, age.
+    #[command(visible_alias = "list-users")]
     Users(UsersArgs),
     /// Lock a user (password sign-in refused until unlocked).
     Lock(UserArg),

@@ -61,7 +61,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 pub async fn connect(config: Config) -> Result<Core, CliError> {
     Core::connect(config).await.map_err(|f| {
         let mut err = CliError::from(&f);
-        if err.hint.is_some() {
+        if err.code == 3 && err.hint.is_some() {
             err.hint = err
                 .hint
                 .map(|h| format!("{h} (`selfpass doctor` checks the connection step by step)"));
