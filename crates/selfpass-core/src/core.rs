@@ -13,12 +13,13 @@ use auth_policy::audit::{
     AuditEvent, AuditKey, AuditRecord, ChangePath, FailureClass, Subject, UnbanSubject,
 };
 use auth_policy::eligibility::{self, Eligibility, EligibilityConfig, UserFacts};
-use auth_policy::names::{NameConfig, ResolvedName, canonicalize, resolve};
+use auth_policy::names::{NameConfig, ResolvedName, canonicalize, fold_case, resolve, same_name};
 use auth_policy::rules::{
     self, AdminList, PasswordContext, Purpose, RuleViolation, RulesConfig, ServerPolicy,
 };
 use auth_policy::throttle::{
-    MemoryStore, SystemClock, Throttle, ThrottleConfig, ThrottleStore, UnbanTarget,
+    LoginReservation, MemoryStore, SystemClock, Throttle, ThrottleConfig, ThrottleStore,
+    UnbanTarget,
 };
 use auth_policy::verifier::{
     Candidate, Chain, ChainConfig, ChainRun, Outcome, PasswordVerifier, VerifierKind,
@@ -855,7 +856,7 @@ impl Core {
                 })?;
                 let key = match self.find_user(&canonical).await? {
                     Some(user) => user.username,
-                    None => canonical.to_lowercase(),
+                    None => fallback_key(target, &self.inner.names),
                 };
                 (
                     UnbanTarget::Name(key.clone()),
@@ -946,9 +947,13 @@ impl Core {
             .await
             .map_err(|e| client_failure(&e))?;
         let exact = users.iter().position(|u| u.username == canonical);
+        let mut alike: Vec<User> = users
+            .into_iter()
+            .filter(|u| same_name(&u.username, canonical))
+            .collect();
         Ok(match exact {
-            Some(i) => users.into_iter().nth(i),
-            None if users.len() == 1 => users.into_iter().next(),
+            Some(_) => alike.into_iter().find(|u| u.username == canonical),
+            None if alike.len() == 1 => alike.pop(),
             None => None, // two names differing only in case: ambiguous, treat as unknown
         })
     }
@@ -1128,19 +1133,25 @@ impl Core {
         }
     }
 
-    pub(crate) async fn may_log_in_as(&self, key: &str) -> bool {
-        let within_pam_budget = self
-            .inner
-            .throttle
-            .may_try_user_login(key)
-            .await
-            .unwrap_or(false);
-        within_pam_budget && self.take_login_budget()
+    /// Takes a unit of the login budget (the server's rate limit) and of `key`'s PAM budget
+    /// (TrueNAS's faillock), atomically across replicas; `None`: skip the login verifier.
+    pub(crate) async fn reserve_login(&self, key: &str) -> Option<LoginReservation> {
+        if !self.take_login_budget() {
+            return None;
+        }
+        match self.inner.throttle.reserve_user_login(key).await {
+            Ok(reservation) => reservation,
+            Err(e) => {
+                tracing::error!(error = %e, "throttle store: cannot reserve a login");
+                None
+            }
+        }
     }
 
-    pub(crate) async fn record_pam_failure(&self, key: &str) {
-        if let Err(e) = self.inner.throttle.record_pam_failure(key).await {
-            tracing::error!(error = %e, "throttle store: cannot record a PAM failure");
+    /// Gives back a reservation whose login did not fail at PAM.
+    pub(crate) async fn release_login(&self, reservation: LoginReservation) {
+        if let Err(e) = self.inner.throttle.release_user_login(reservation).await {
+            tracing::error!(error = %e, "throttle store: cannot release a login reservation");
         }
     }
 
@@ -1251,8 +1262,11 @@ fn parse_major(version: &str) -> u32 {
         .unwrap_or(25)
 }
 
+/// The throttle key of a name that resolves to nobody: its case-folded canonical form, as
+/// auth-policy keys unknown names (so they are counted and banned like real ones).
 fn fallback_key(typed: &str, names: &NameConfig) -> String {
-    canonicalize(typed, names).map_or_else(|_| typed.trim().to_lowercase(), |c| c.to_lowercase())
+    resolve(typed, names, &|_| None)
+        .map_or_else(|_| fold_case(typed.trim()), |r| r.key().to_owned())
 }
 
 fn ban_failure(ban: &auth_policy::throttle::Ban) -> Failure {

@@ -92,9 +92,18 @@ impl LoginVerifier {
 
     async fn attempt(&self, username: &str, password: &SecretString) -> Verdict {
         let key = self.key.lock().map(|k| k.clone()).unwrap_or_default();
-        if !self.core.may_log_in_as(&key).await {
+        let Some(reservation) = self.core.reserve_login(&key).await else {
             return Verdict::Unavailable("login budget spent (rate limit or PAM budget)".into());
+        };
+        let verdict = self.login(username, password).await;
+        if verdict != Verdict::Rejected {
+            // Only a rejection reached PAM as a failure; anything else gives the unit back.
+            self.core.release_login(reservation).await;
         }
+        verdict
+    }
+
+    async fn login(&self, username: &str, password: &SecretString) -> Verdict {
         let mut endpoint = self.inner.endpoint.clone();
         // One REDIRECT (HA standby → active controller) is followed; a second is a loop.
         for _ in 0..2 {
@@ -135,7 +144,6 @@ impl LoginVerifier {
                 }
                 LoginOutcome::AuthErr => {
                     client.close().await;
-                    self.core.record_pam_failure(&key).await;
                     Verdict::Rejected
                 }
                 LoginOutcome::Redirect { urls } => {

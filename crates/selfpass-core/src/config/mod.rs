@@ -4,7 +4,7 @@
 
 mod settings;
 
-pub use settings::{SETTINGS, Scope, SettingSpec, spec};
+pub use settings::{SETTINGS, Scope, SettingSpec, markdown_table, spec};
 
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
