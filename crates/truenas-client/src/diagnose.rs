@@ -529,6 +529,12 @@ pub async fn upgrade(endpoint: &Endpoint, path: &str, options: &Options) -> Resu
                     return Err(Error::closed(code, reason));
                 }
                 Some(Ok(Frame::Other)) => continue,
+                Some(Err(Error::Transport { source })) => {
+                    return Err(Error::closed(
+                        None,
+                        format!("the server dropped the connection without a close frame ({source})"),
+                    ));
+                }
                 Some(Err(e)) => return Err(e),
                 None => {
                     return Err(Error::closed(

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod change;
+mod doctor;
 mod servers;
 mod signin;
 mod support;
