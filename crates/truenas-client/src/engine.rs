@@ -130,10 +130,17 @@ impl Handle {
             }
             p.insert(id, (tx, permit));
         }
+        // If this future is dropped before the frame is handed over, forget the call (and free
+        // its slot): the server never saw it.
+        let mut unsent = Unsent {
+            shared,
+            id: Some(id),
+        };
         let sent = match shared.sink.try_lock() {
             Ok(mut sink) => sink.send(Frame::Text(text)).await,
             Err(_) => self.tx.send(text).await.map_err(|_| shared.close_error()),
         };
+        unsent.id = None;
         if let Err(e) = sent {
             shared.fail_all(
                 None,
@@ -149,6 +156,22 @@ impl Handle {
     /// `true` while the connection is usable.
     pub(crate) fn is_open(&self) -> bool {
         !self.shared.is_closed() && !self.tx.is_closed()
+    }
+}
+
+/// Removes a registered call whose frame was never handed to the socket or the driver.
+struct Unsent<'a> {
+    shared: &'a Shared,
+    id: Option<u64>,
+}
+
+impl Drop for Unsent<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id
+            && let Ok(mut p) = self.shared.pending.lock()
+        {
+            p.remove(&id);
+        }
     }
 }
 
