@@ -13,11 +13,11 @@ pub mod metrics;
 pub mod pages;
 mod routes;
 pub mod server;
+pub mod store;
 mod websession;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
-use actix_session::storage::CookieSessionStore;
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use client::ClientView;
+pub use store::PortalStore;
 
 /// Name of the session cookie over plain HTTP; over HTTPS it is `__Host-` + this.
 pub const COOKIE_NAME: &str = "selfpass";
@@ -86,30 +87,32 @@ struct Inner {
     core: Core,
     settings: PortalSettings,
     key: Key,
+    store: PortalStore,
     metrics: metrics::Metrics,
     proxy_watch: client::ProxyWatch,
 }
 
 impl AppState {
-    /// State for a portal serving `core` with the portal settings of `portal`. The session key is
-    /// derived from `SECRET_KEY` (HKDF); without one (the demo) a random key is used.
+    /// State for a portal serving `core` with the portal settings of `portal`, sessions in the
+    /// cookie. The session key is derived from `SECRET_KEY` (HKDF); without one, a random key.
     pub fn new(core: Core, portal: &PortalConfig) -> Self {
+        Self::with_session_store(core, portal, PortalStore::Cookie)
+    }
+
+    /// Like [`AppState::new`], with sessions in `store` (see [`PortalStore::open`]).
+    pub fn with_session_store(core: Core, portal: &PortalConfig, store: PortalStore) -> Self {
         let key = match &portal.secret_key {
             Some(secret) if secret.expose_secret().len() >= 32 => {
                 Key::derive_from(secret.expose_secret().as_bytes())
             }
             _ => Key::generate(),
         };
-        Self::with_key(core, PortalSettings::from_config(portal), key)
-    }
-
-    /// State with explicit settings and session key (tests).
-    pub fn with_key(core: Core, settings: PortalSettings, key: Key) -> Self {
         Self {
             inner: Arc::new(Inner {
                 core,
-                settings,
+                settings: PortalSettings::from_config(portal),
                 key,
+                store,
                 metrics: metrics::Metrics::default(),
                 proxy_watch: client::ProxyWatch::default(),
             }),
@@ -141,13 +144,13 @@ impl AppState {
     }
 }
 
-/// The session middleware: cookie store, encrypted and signed with the derived key, browser-session
+/// The session middleware: cookie (or Redis) store, cookie encrypted and signed with the derived key, browser-session
 /// cookie (timeouts are enforced server-side from times kept in the session), `HttpOnly`,
 /// `SameSite=Strict`, `Path=/`. The `__Host-` prefix and `Secure` are added per request by the edge
 /// middleware when the request came over HTTPS.
-fn session_middleware(state: &AppState) -> SessionMiddleware<CookieSessionStore> {
+fn session_middleware(state: &AppState) -> SessionMiddleware<store::StoreHandle> {
     let ttl = state.settings().session_lifetime;
-    SessionMiddleware::builder(CookieSessionStore::default(), state.inner.key.clone())
+    SessionMiddleware::builder(state.inner.store.handle(), state.inner.key.clone())
         .cookie_name(COOKIE_NAME.to_owned())
         .cookie_secure(false)
         .cookie_http_only(true)

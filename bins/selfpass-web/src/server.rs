@@ -135,7 +135,9 @@ async fn run_async(args: Args) -> anyhow::Result<()> {
     let core = Core::connect(config.clone())
         .await
         .map_err(|f| anyhow::anyhow!("cannot start: {f} ({})", f.hint()))?;
-    let state = AppState::new(core, &config.portal);
+    let store = crate::PortalStore::open(&config.portal.session_store).await?;
+    tracing::info!(store = ?store, "session store");
+    let state = AppState::with_session_store(core, &config.portal, store);
     let listener =
         TcpListener::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;

@@ -620,3 +620,48 @@ fn demo_command_line_parses() {
         .unwrap();
     assert!(args.demo);
 }
+
+#[actix_web::test]
+async fn redis_sessions_shared_by_replicas_and_deleted_on_sign_out() {
+    let Some(redis) = testkit::redis::RedisServer::start_for(
+        "portal::routes::redis_sessions_shared_by_replicas_and_deleted_on_sign_out",
+    )
+    .unwrap() else {
+        return;
+    };
+    let s = setup(|_| {}).await;
+    let replica = || async {
+        let store = selfpass_web::PortalStore::open(&redis.url()).await.unwrap();
+        selfpass_web::AppState::with_session_store(s.state.core().clone(), &s.config.portal, store)
+    };
+    let svc_a = init_service(app(replica().await)).await;
+    let svc_b = init_service(app(replica().await)).await;
+    let mut a = Client::new(&svc_a);
+    assert_eq!(
+        a.sign_in("", "bob", "bob-demo-pass").await.location(),
+        "/change"
+    );
+    assert_eq!(a.get("/change").await.status, 200);
+
+    let mut b = Client::new(&svc_b);
+    b.cookie = a.cookie.clone();
+    let kept = a.cookie.clone();
+    assert_eq!(
+        b.get("/change").await.status,
+        200,
+        "the other replica knows the session"
+    );
+
+    assert_eq!(a.post("/signout", &[]).await.location(), "/signin?out=1");
+    b.cookie = kept;
+    assert_eq!(
+        b.get("/change").await.location(),
+        "/signin",
+        "a replayed cookie of a signed-out session is void"
+    );
+    assert!(
+        selfpass_web::PortalStore::open("memcached://x")
+            .await
+            .is_err()
+    );
+}

@@ -18,6 +18,7 @@ pub const WEAK: &str = "password";
 
 pub struct Setup {
     pub state: AppState,
+    pub config: Config,
     pub demo: Demo,
 }
 
@@ -29,7 +30,11 @@ pub async fn setup(tweak: impl FnOnce(&mut Config)) -> Setup {
     tweak(&mut config);
     let core = Core::connect(config.clone()).await.unwrap();
     let state = AppState::new(core, &config.portal);
-    Setup { state, demo }
+    Setup {
+        state,
+        config,
+        demo,
+    }
 }
 
 pub fn totp(secret: &str) -> String {
