@@ -450,17 +450,40 @@ async fn readyz_fails_when_truenas_is_gone() {
     let ready = c.get("/readyz").await;
     assert_eq!(ready.status, 503, "{}", ready.body);
     assert_eq!(c.get("/healthz").await.status, 200);
+    let page = c.sign_in("", "alice", ALICE_PASSWORD).await;
+    assert_eq!(
+        page.failure_kind(),
+        Some("server-unreachable"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.status, 502, "the core's status for this kind");
 }
 
 #[actix_web::test]
 async fn base_path_prefixes_every_link_and_redirect() {
-    let s = setup(|c| c.portal.base_path = "/passwd".into()).await;
+    let s = setup(|c| {
+        c.portal.base_path = "/passwd".into();
+        c.portal.title = "Example NAS passwords".into();
+        c.portal.logo_url = Some("/passwd-logo.svg".into());
+        c.portal.admin_contact = "the help desk (ext. 123)".into();
+    })
+    .await;
     let svc = init_service(app(s.state.clone())).await;
     let mut c = Client::new(&svc);
     assert_eq!(c.get("/passwd").await.location(), "/passwd/signin");
     assert_eq!(c.get("/passwd/").await.location(), "/passwd/signin");
     assert_eq!(c.get("/signin").await.status, 404);
     let page = c.get("/passwd/signin").await;
+    assert!(
+        page.body
+            .contains("<title>Sign in · Example NAS passwords</title>")
+    );
+    assert!(
+        page.body
+            .contains("<img src=\"/passwd-logo.svg\" alt=\"\">")
+    );
+    assert!(page.body.contains("ask the help desk (ext. 123)."));
     for link in [
         "/passwd/static/portal.css",
         "/passwd/static/portal.js",
