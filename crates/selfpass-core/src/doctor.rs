@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use truenas_client::diagnose::{self, CertReport, Versions};
-use truenas_client::{AuthFailure, Client, Endpoint, Error, Options, Query, Tls};
+use truenas_client::{AuthFailure, Client, Endpoint, Error, Options, Query, Stage, Tls};
 
 /// How a step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -218,19 +218,20 @@ impl Doctor<'_> {
         Err(Stop)
     }
 
-    /// Runs `fut` under the configured timeout, mapping the elapsed case to a timeout error.
+    /// Runs `fut` under the configured timeout (plus a second: every probe has its own).
     async fn timed<T>(
         &self,
         what: &str,
         fut: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        tokio::time::timeout(self.limit + Duration::from_secs(1), fut)
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::Protocol {
-                    detail: format!("{what} did not finish within {:?}", self.limit),
-                })
+        let limit = self.limit + Duration::from_secs(1);
+        tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                stage: Stage::Call,
+                after: limit,
+                method: Some(what.to_owned()),
             })
+        })
     }
 
     async fn steps(&mut self) -> Flow {
@@ -309,10 +310,15 @@ impl Doctor<'_> {
             detail.push_str(&format!("\n{note}"));
         }
         match (&cert.trusted, &mode) {
-            (Err(why), _) => {
+            (Err(why), mode) => {
                 detail.push_str(&format!("\ndoes not verify: {why}"));
+                let changed = if matches!(mode, Tls::Pinned(_)) {
+                    "the certificate is not the pinned one: after a renewal on TrueNAS, pin the new one; if nothing was renewed, someone may be intercepting the connection — check before pinning.\n"
+                } else {
+                    ""
+                };
                 let remedy = format!(
-                    "if this is your TrueNAS's own (self-signed) certificate, pin it: add this line to the configuration (or .env)\n{pin_line}\nor give TrueNAS a certificate from a CA this host trusts (TRUENAS_CA_FILE=… for a private CA)"
+                    "{changed}if this is your TrueNAS's own (self-signed) certificate, pin it: add this line to the configuration (or .env)\n{pin_line}\nor give TrueNAS a certificate from a CA this host trusts (TRUENAS_CA_FILE=… for a private CA)"
                 );
                 self.fail(TLS, detail, remedy)
             }
@@ -527,43 +533,12 @@ impl Doctor<'_> {
             }
         };
         let roles: Vec<String> = me.privilege.map(|p| p.roles.0).unwrap_or_default();
-        let has = |r: &str| roles.iter().any(|x| x == r);
-        let listed = if roles.is_empty() {
-            "none".to_owned()
+        let (status, detail, remedy) = judge_roles(&me.pw_name, &roles);
+        self.report.push(ROLES, status, detail, remedy);
+        if status == StepStatus::Fail {
+            Err(Stop)
         } else {
-            roles.join(", ")
-        };
-        let owner = format!("the key of {} has roles: {listed}", me.pw_name);
-        if has("FULL_ADMIN") {
-            self.warn(
-                ROLES,
-                format!("{owner} — more privilege than selfpass needs"),
-                "a leaked admin key controls the whole NAS: give the service user a privilege with only ACCOUNT_READ and ACCOUNT_WRITE (Credentials → Groups → Privileges) and make its API key there",
-            );
-            return Ok(());
-        }
-        let read = has("ACCOUNT_READ") || has("ACCOUNT_WRITE") || has("READONLY_ADMIN");
-        let write = has("ACCOUNT_WRITE");
-        let missing: Vec<&str> = [("ACCOUNT_READ", read), ("ACCOUNT_WRITE", write)]
-            .into_iter()
-            .filter(|(_, held)| !held)
-            .map(|(r, _)| r)
-            .collect();
-        if missing.is_empty() {
-            self.ok(
-                ROLES,
-                format!("{owner} (ACCOUNT_READ + ACCOUNT_WRITE: what selfpass needs)"),
-            );
             Ok(())
-        } else {
-            self.fail(
-                ROLES,
-                format!("{owner}; missing {}", missing.join(" and ")),
-                format!(
-                    "add {} to the privilege of the key's user (Credentials → Groups → Privileges): ACCOUNT_READ lists users, ACCOUNT_WRITE reads their hashes and changes passwords",
-                    missing.join(" and ")
-                ),
-            )
         }
     }
 
@@ -708,6 +683,47 @@ impl Doctor<'_> {
     }
 }
 
+/// The roles step: ACCOUNT_READ + ACCOUNT_WRITE is right, FULL_ADMIN too much, less too little.
+fn judge_roles(owner: &str, roles: &[String]) -> (StepStatus, String, Option<String>) {
+    let has = |r: &str| roles.iter().any(|x| x == r);
+    let listed = if roles.is_empty() {
+        "none".to_owned()
+    } else {
+        roles.join(", ")
+    };
+    let found = format!("the key of {owner} has roles: {listed}");
+    if has("FULL_ADMIN") {
+        return (
+            StepStatus::Warn,
+            format!("{found} — more privilege than selfpass needs"),
+            Some("a leaked admin key controls the whole NAS: give the service user a privilege with only ACCOUNT_READ and ACCOUNT_WRITE (Credentials → Groups → Privileges) and make its API key there".to_owned()),
+        );
+    }
+    // ACCOUNT_WRITE includes ACCOUNT_READ, and READONLY_ADMIN includes it too.
+    let read = has("ACCOUNT_READ") || has("ACCOUNT_WRITE") || has("READONLY_ADMIN");
+    let write = has("ACCOUNT_WRITE");
+    let missing: Vec<&str> = [("ACCOUNT_READ", read), ("ACCOUNT_WRITE", write)]
+        .into_iter()
+        .filter(|(_, held)| !held)
+        .map(|(r, _)| r)
+        .collect();
+    if missing.is_empty() {
+        return (
+            StepStatus::Ok,
+            format!("{found} (ACCOUNT_READ + ACCOUNT_WRITE: what selfpass needs)"),
+            None,
+        );
+    }
+    let missing = missing.join(" and ");
+    (
+        StepStatus::Fail,
+        format!("{found}; missing {missing}"),
+        Some(format!(
+            "add {missing} to the privilege of the key's user (Credentials → Groups → Privileges): ACCOUNT_READ lists users, ACCOUNT_WRITE reads their hashes and changes passwords"
+        )),
+    )
+}
+
 fn describe(cert: &CertReport) -> String {
     format!(
         "certificate subject {}, expires {}\nfingerprint {}",
@@ -822,6 +838,33 @@ mod tests {
         assert!(expiry_note("2030-01-11 00:00:00 UTC", now).is_some_and(|n| n.contains("10 days")));
         assert_eq!(expiry_note("2031-01-01 00:00:00 UTC", now), None);
         assert_eq!(expiry_note("?", now), None);
+    }
+
+    #[test]
+    fn roles() {
+        let r = |v: &[&str]| {
+            judge_roles(
+                "svc",
+                &v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            )
+        };
+        let (st, detail, remedy) = r(&["FULL_ADMIN"]);
+        assert_eq!(st, StepStatus::Warn);
+        assert!(
+            detail.contains("more privilege")
+                && remedy.is_some_and(|m| m.contains("ACCOUNT_WRITE"))
+        );
+        assert_eq!(r(&["ACCOUNT_READ", "ACCOUNT_WRITE"]).0, StepStatus::Ok);
+        assert_eq!(r(&["ACCOUNT_WRITE"]).0, StepStatus::Ok);
+        let (st, detail, _) = r(&["ACCOUNT_READ"]);
+        assert_eq!(st, StepStatus::Fail);
+        assert!(detail.ends_with("missing ACCOUNT_WRITE"));
+        let (st, detail, _) = r(&[]);
+        assert_eq!(st, StepStatus::Fail);
+        assert!(
+            detail.contains("roles: none") && detail.contains("ACCOUNT_READ and ACCOUNT_WRITE")
+        );
+        assert_eq!(r(&["READONLY_ADMIN"]).0, StepStatus::Fail);
     }
 
     #[test]

@@ -53,6 +53,7 @@ fn failed_at<'a>(report: &'a DoctorReport, name: &str, words: &[&str]) -> &'a Do
 #[tokio::test]
 async fn healthy_demo_passes_without_warnings() {
     let (_demo, report) = diagnose(SimConfig::demo(), &[]).await;
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert!(report.passed(), "{report:#?}");
     assert!(!report.has_warnings(), "{report:#?}");
     let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
@@ -96,6 +97,7 @@ async fn healthy_demo_passes_without_warnings() {
 #[tokio::test]
 async fn auth_proxy_redirect_302() {
     let report = with_fault(Fault::Redirect("https://auth.example/login".into())).await;
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     // /api/versions is behind the same proxy: a warning there, the upgrade is the hard failure.
     assert_eq!(status(&report, steps::VERSIONS), StepStatus::Warn);
     failed_at(
@@ -187,6 +189,7 @@ async fn wrong_tls_pin_prints_the_real_one() {
     .await;
     let real = demo.simulator().fingerprint().unwrap();
     let tls = failed_at(&report, steps::TLS, &["does not verify", "pin"]);
+    eprintln!("{}", serde_json::to_string_pretty(&report).unwrap());
     assert!(tls.detail.contains(&real), "{tls:?}");
     let pin_line = format!("TRUENAS_TLS_FINGERPRINT={real}");
     assert!(
@@ -208,6 +211,19 @@ async fn wrong_tls_pin_prints_the_real_one() {
         tls.detail.contains("matches the pinned fingerprint"),
         "{tls:?}"
     );
+}
+
+#[tokio::test]
+async fn self_signed_certificate_without_a_pin() {
+    let (demo, report) =
+        diagnose(SimConfig::demo().tls(true), &[("TRUENAS_USE_SSL", "true")]).await;
+    let real = demo.simulator().fingerprint().unwrap();
+    let tls = failed_at(
+        &report,
+        steps::TLS,
+        &["expires", "TRUENAS_TLS_FINGERPRINT="],
+    );
+    assert!(tls.remedy.as_deref().unwrap().contains(&real), "{tls:?}");
 }
 
 #[tokio::test]
