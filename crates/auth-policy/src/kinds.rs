@@ -186,7 +186,7 @@ impl UserFacing {
             UserFacing::UserNotFound => (
                 "user-not-found",
                 "No such user.",
-                "Check the user name with `selfpass list-users`.",
+                "Check the user name with `selfpass users`.",
                 404,
                 4,
             ),
