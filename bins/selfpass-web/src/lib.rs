@@ -17,7 +17,7 @@ pub mod store;
 mod websession;
 
 use actix_session::SessionMiddleware;
-use actix_session::config::{CookieContentSecurity, PersistentSession, TtlExtensionPolicy};
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -144,8 +144,9 @@ impl AppState {
     }
 }
 
-/// The session middleware: cookie (or Redis) store, cookie encrypted and signed with the derived key, browser-session
-/// cookie (timeouts are enforced server-side from times kept in the session), `HttpOnly`,
+/// The session middleware: cookie (or Redis) store, cookie encrypted and signed with the derived
+/// key, a browser-session cookie (closing the browser forgets it; the idle and absolute timeouts
+/// are enforced server-side from times kept in the session), `HttpOnly`,
 /// `SameSite=Strict`, `Path=/`. The `__Host-` prefix and `Secure` are added per request by the edge
 /// middleware when the request came over HTTPS.
 fn session_middleware(state: &AppState) -> SessionMiddleware<store::StoreHandle> {
@@ -158,11 +159,11 @@ fn session_middleware(state: &AppState) -> SessionMiddleware<store::StoreHandle>
         .cookie_path("/".to_owned())
         .cookie_content_security(CookieContentSecurity::Private)
         .session_lifecycle(
-            PersistentSession::default()
-                .session_ttl(actix_web::cookie::time::Duration::seconds(
+            BrowserSession::default()
+                .state_ttl(actix_web::cookie::time::Duration::seconds(
                     i64::try_from(ttl.as_secs()).unwrap_or(3600),
                 ))
-                .session_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
         )
         .build()
 }

@@ -8,14 +8,21 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use std::time::{Duration, Instant};
 use testkit::chromedriver::{CHROMIUM_ARGS, ChromeDriver};
 
-async fn browser(driver: &ChromeDriver, width: u32, height: u32) -> Client {
+/// A browser session; `phone` emulates a 390 px wide screen in dark mode.
+async fn browser(driver: &ChromeDriver, phone: bool) -> Client {
     let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
-    args.push(format!("--window-size={width},{height}"));
+    let mut options = serde_json::json!({ "binary": driver.chromium().to_string_lossy() });
+    if phone {
+        args.push("--blink-settings=preferredColorScheme=0".into()); // 0 = dark
+        options["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 1.0 }
+        });
+    } else {
+        args.push("--window-size=1024,900".into());
+    }
+    options["args"] = serde_json::json!(args);
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({ "binary": driver.chromium().to_string_lossy(), "args": args }),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(connector)
         .capabilities(caps)
@@ -84,7 +91,9 @@ async fn alice_in_chromium() {
     };
     let s = setup(|_| {}).await;
     let base = format!("http://{}", serve(&s.state));
-    let client = browser(&driver, 1024, 900).await;
+    let client = browser(&driver, false).await;
+    client.goto(&format!("{base}/signin")).await.unwrap();
+    shot(&client, "1-signin").await;
 
     sign_in(&client, &base, "alice", ALICE_PASSWORD).await;
     wait_for_path(&client, "/change").await;
@@ -174,17 +183,35 @@ async fn alice_in_chromium() {
     wait_for_path(&client, "/change").await;
     client.close().await.unwrap();
 
-    // Phone width: the sign-in page fits without sideways scrolling.
-    let phone = browser(&driver, 390, 844).await;
-    phone.goto(&format!("{base}/signin")).await.unwrap();
-    let fits = phone
+    // Phone width, dark mode: the pages fit without sideways scrolling and follow the scheme.
+    let phone = browser(&driver, true).await;
+    sign_in(&phone, &base, "bob", "bob-demo-pass").await;
+    wait_for_path(&phone, "/change").await;
+    let check = phone
         .execute(
-            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            "return [window.innerWidth, document.documentElement.scrollWidth <= window.innerWidth, \
+             matchMedia('(prefers-color-scheme: dark)').matches, \
+             getComputedStyle(document.body).backgroundColor];",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(fits, serde_json::Value::Bool(true));
-    shot(&phone, "1-signin-phone").await;
+    assert_eq!(check[0], serde_json::json!(390), "{check}");
+    assert_eq!(
+        check[1],
+        serde_json::Value::Bool(true),
+        "no sideways scrolling: {check}"
+    );
+    assert_eq!(
+        check[2],
+        serde_json::Value::Bool(true),
+        "dark scheme: {check}"
+    );
+    assert_eq!(
+        check[3],
+        serde_json::json!("rgb(17, 24, 39)"),
+        "dark background: {check}"
+    );
+    shot(&phone, "8-change-phone-dark").await;
     phone.close().await.unwrap();
 }
