@@ -134,7 +134,7 @@ pub enum InputFormat {
 /// `users`.
 #[derive(Debug, Args)]
 pub struct UsersArgs {
-    /// Only users whose name or full name contains this text.
+    /// Only users whose username contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use selfpass_core::doctor::steps;
+use serde_json::Value;
 use truenas_sim::Fault;
 
 use crate::support::{Sim, TestResult, json_doc, stderr, stdout};
@@ -42,10 +44,20 @@ fn doctor_with(
     Ok((out.status.code(), failed, stdout(&human)))
 }
 
+/// The step named `name` of a doctor JSON document.
+fn step(doc: &Value, name: &str) -> Value {
+    doc["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == name).cloned())
+        .unwrap_or_default()
+}
+
 fn assert_fails_with(fault: Fault, words: &[&str]) -> TestResult {
     let name = format!("{fault:?}");
     let (code, failed, human) = doctor_with(fault)?;
     assert_eq!(code, Some(3), "{name}: {human}");
+    // Every one of these faults shows at the WebSocket upgrade.
+    assert_eq!(failed["name"], steps::API_CURRENT, "{name}: {human}");
     assert!(
         failed["remedy"].is_string(),
         "{name}: the failed step has no remedy: {failed}"
@@ -83,14 +95,17 @@ fn unauthorized() -> TestResult {
 
 #[test]
 fn legacy_only_server() -> TestResult {
-    // Only /websocket exists: the legacy protocol may still work; then doctor passes with a
-    // warning, else the API step fails with the version explained.
-    let (code, failed, human) = doctor_with(Fault::LegacyOnly)?;
-    match code {
-        Some(0) => assert!(human.contains("verdict"), "{human}"),
-        Some(3) => assert!(failed["remedy"].is_string(), "{human}"),
-        other => panic!("unexpected exit {other:?}: {human}"),
-    }
+    // Only /websocket exists: /api/current is a warning, the legacy endpoint carries on.
+    let sim = Sim::with_faults(vec![Fault::LegacyOnly])?;
+    let out = sim.cmd().args(["doctor", "--json"]).output()?;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json_doc(&out);
+    assert_eq!(doc["verdict"], "warnings");
+    assert_eq!(step(&doc, steps::API_CURRENT)["status"], "warn");
+    assert_eq!(step(&doc, steps::WEBSOCKET)["status"], "ok");
+    assert_eq!(step(&doc, steps::LOGIN)["status"], "ok");
+    // --strict: a warning exits 1.
+    sim.cmd().args(["doctor", "--strict"]).assert().code(1);
     Ok(())
 }
 
@@ -126,22 +141,61 @@ fn slow_server_still_passes() -> TestResult {
 }
 
 #[test]
-fn strict_makes_warnings_exit_1() -> TestResult {
-    // The service key of the demo has exactly the roles it needs; force a warning through a
-    // setting instead: plain ws:// to a loopback host is fine, so use --insecure TLS off... the
-    // simplest warning is SMB unreachable when SMB is enabled.
-    let sim = Sim::demo()?;
+fn self_signed_tls_prints_the_pin_line_and_pinning_fixes_it() -> TestResult {
+    let sim = Sim::start(truenas_sim::SimConfig::demo().tls(true))?;
+    let fingerprint = sim.fingerprint().unwrap_or_default();
     let out = sim
         .cmd()
-        .env("SELFPASS_SMB_ENABLED", "true")
-        .env("SELFPASS_SMB_PORT", "1")
-        .args(["doctor", "--strict", "--json"])
+        .env("TRUENAS_USE_SSL", "true")
+        .arg("doctor")
         .output()?;
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("TRUENAS_TLS_FINGERPRINT={fingerprint}")),
+        "{text}"
+    );
+    assert!(text.contains("✗ tls"), "{text}");
+    let out = sim
+        .cmd()
+        .env("TRUENAS_USE_SSL", "true")
+        .args(["doctor", "--json", "--tls-fingerprint", &fingerprint])
+        .output()?;
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(step(&json_doc(&out), steps::TLS)["status"], "ok");
+    // The pinned key works for the other commands too.
+    sim.cmd()
+        .env("TRUENAS_USE_SSL", "true")
+        .env("TRUENAS_TLS_FINGERPRINT", &fingerprint)
+        .args(["users", "--filter", "alice"])
+        .assert()
+        .success();
+    Ok(())
+}
+
+#[test]
+fn a_wrong_api_key_fails_the_login_step() -> TestResult {
+    let sim = Sim::demo()?;
+    let key = sim.path("key");
+    std::fs::write(&key, "7-this-key-does-not-exist\n")?;
+    let out = sim
+        .cmd()
+        .env_remove("TRUENAS_API_KEY")
+        .args(["doctor", "--json", "--api-key-file"])
+        .arg(&key)
+        .output()?;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let doc = json_doc(&out);
-    if doc["verdict"] == "warnings" {
-        assert_eq!(out.status.code(), Some(1));
-    } else {
-        assert_eq!(out.status.code(), Some(0), "{doc}");
-    }
+    let login = step(&doc, steps::LOGIN);
+    assert_eq!(login["status"], "fail", "{doc}");
+    assert!(login["remedy"].is_string());
+    // Other commands: exit 3 as well.
+    sim.cmd()
+        .env_remove("TRUENAS_API_KEY")
+        .arg("--api-key-file")
+        .arg(&key)
+        .arg("users")
+        .assert()
+        .code(3);
     Ok(())
 }

@@ -53,6 +53,11 @@ impl Sim {
         self.sim().local_addr().port()
     }
 
+    /// The certificate fingerprint (TLS simulators).
+    pub fn fingerprint(&self) -> Option<String> {
+        self.sim().fingerprint()
+    }
+
     /// The stored user entry.
     pub fn user(&self, name: &str) -> Value {
         self.sim().user(name).unwrap_or(Value::Null)
