@@ -1,0 +1,147 @@
+//! Load run: full sign-in + change flows per second against the demo backend (portal and simulator
+//! in this process), with p50/p99 latency per concurrency level and peak RSS.
+//!
+//! `cargo bench -p selfpass-web --bench load -- [SECONDS] [CLIENTS,CLIENTS…]`
+//!
+//! Each client owns one user (its password changes every flow), so the concurrency is capped by
+//! the demo's ordinary users (alice, bob, grace, erin) until the core's demo can seed more.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[allow(dead_code)]
+#[path = "../tests/portal/support.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::Http;
+
+const USERS: &[&str] = &["alice", "bob", "grace", "erin"];
+
+fn letters(mut i: usize) -> String {
+    (0..4)
+        .map(|_| {
+            let c = (b'a' + (i % 26) as u8) as char;
+            i /= 26;
+            c
+        })
+        .collect()
+}
+
+/// One flow: sign in, open the change page, change the password. Returns the new password.
+async fn flow(addr: std::net::SocketAddr, user: &str, current: &str, n: usize) -> String {
+    // Letters only: digits could spell part of the server's address, which the rules refuse.
+    let salt: usize = user.bytes().map(usize::from).sum();
+    let new = format!(
+        "Glacier-Trombone-{}-{}-Quiet-Lamp",
+        letters(n),
+        letters(salt * 31)
+    );
+    let mut c = Http::new(addr);
+    let signed = c.sign_in("", user, current).await;
+    assert_eq!(
+        signed.location(),
+        "/change",
+        "{user}: {:?}",
+        signed.failure_kind()
+    );
+    c.get("/change").await;
+    let done = c
+        .post(
+            "/change",
+            &[("current", current), ("new", &new), ("confirm", &new)],
+        )
+        .await;
+    assert_eq!(
+        done.location(),
+        "/done",
+        "{user}: {:?}",
+        done.failure_kind()
+    );
+    new
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let levels: Vec<usize> = args
+        .get(1)
+        .map(|l| l.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, USERS.len()]);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let demo = selfpass_core::demo::start().await.unwrap();
+        let config = demo.config.clone();
+        let core = selfpass_core::Core::connect(config.clone()).await.unwrap();
+        let state = selfpass_web::AppState::new(core, &config.portal);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let server = selfpass_web::server::start(state, listener, workers).unwrap();
+        let handle = server.handle();
+        tokio::spawn(server);
+
+        let passwords: Arc<Mutex<HashMap<&str, String>>> = Arc::new(Mutex::new(
+            selfpass_core::demo::USERS
+                .iter()
+                .map(|(u, p, _)| (*u, (*p).to_owned()))
+                .collect(),
+        ));
+        println!("portal {addr}, {workers} workers; {seconds} s per level");
+        for clients in levels {
+            let clients = clients.min(USERS.len());
+            let latencies = Arc::new(Mutex::new(Vec::new()));
+            let started = Instant::now();
+            let end = started + Duration::from_secs(seconds);
+            let mut tasks = Vec::new();
+            for user in &USERS[..clients] {
+                let (passwords, latencies) = (passwords.clone(), latencies.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0;
+                    while Instant::now() < end {
+                        let current = passwords.lock().unwrap()[user].clone();
+                        let t = Instant::now();
+                        let new = flow(addr, user, &current, n).await;
+                        latencies.lock().unwrap().push(t.elapsed());
+                        passwords.lock().unwrap().insert(user, new);
+                        n += 1;
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let mut lat = latencies.lock().unwrap().clone();
+            lat.sort();
+            let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+            println!(
+                "clients {clients:>2}: {:>6.1} flows/s  p50 {:>5.1} ms  p99 {:>5.1} ms  ({} flows)",
+                lat.len() as f64 / elapsed,
+                pick(0.50).as_secs_f64() * 1e3,
+                pick(0.99).as_secs_f64() * 1e3,
+                lat.len()
+            );
+        }
+        println!(
+            "peak RSS (portal + simulator + load generator): {} KiB",
+            peak_rss_kib()
+        );
+        handle.stop(true).await;
+    });
+}
