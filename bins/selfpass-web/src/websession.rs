@@ -10,14 +10,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const CSRF: &str = "csrf";
 const USER: &str = "user";
 const PENDING: &str = "pending";
-const SINCE: &str = "since";
-const SEEN: &str = "seen";
+const SINCE: &str = "since_ms";
+const SEEN: &str = "seen_ms";
 const DONE: &str = "done";
 
+/// Unix time in milliseconds (the timeouts are exact to the millisecond, not the second).
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn random_token() -> String {
@@ -67,8 +72,8 @@ pub fn touch(ws: &WebSession, settings: &PortalSettings) -> Freshness {
         return Freshness::Anonymous;
     };
     let now = now();
-    if now.saturating_sub(seen) >= settings.idle_timeout.as_secs()
-        || now.saturating_sub(since) >= settings.session_lifetime.as_secs()
+    if now.saturating_sub(seen) >= millis(settings.idle_timeout)
+        || now.saturating_sub(since) >= millis(settings.session_lifetime)
     {
         ws.purge();
         return Freshness::Ended;
