@@ -181,6 +181,26 @@ async fn alice_in_chromium() {
 
     sign_in(&client, &base, "alice", STRONG).await;
     wait_for_path(&client, "/change").await;
+    client
+        .find(Locator::Css("form.signout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&client, "/signin?out=1").await;
+
+    // The two-factor step (frank): the code page, then the change form asks for a code too.
+    sign_in(&client, &base, "frank", "frank-demo-pass").await;
+    wait_for_path(&client, "/signin/code").await;
+    shot(&client, "9-second-factor").await;
+    type_into(&client, "#code", &totp("JBSWY3DPEHPK3PXP")).await;
+    submit(&client).await;
+    wait_for_path(&client, "/change").await;
+    assert!(
+        client.find(Locator::Css("#otp")).await.is_ok(),
+        "code field on the change form"
+    );
     client.close().await.unwrap();
 
     // Phone width, dark mode: the pages fit without sideways scrolling and follow the scheme.
