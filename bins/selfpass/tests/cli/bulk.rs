@@ -256,7 +256,9 @@ fn given_passwords_from_stdin_file_and_human_summary() -> TestResult {
         .success()
         .stdout(
             predicate::str::contains("1 row in").and(predicate::str::contains("1 reset, 0 failed")),
-        );
+        )
+        // Piped stderr: no progress bar, nothing at all.
+        .stderr(predicate::str::is_empty());
     assert_ne!(sim.hash("grace"), before);
     Ok(())
 }
