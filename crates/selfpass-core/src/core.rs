@@ -196,12 +196,7 @@ impl Core {
             allow_groups: config.policy.allowed_groups.clone(),
             allow_uids: config.policy.allowed_uids.map(|(lo, hi)| lo..=hi),
         };
-        // The audit key hashes unknown names; the portal's SECRET_KEY, or for the CLI the API key.
-        let key_material = match &config.portal.secret_key {
-            Some(key) => key.expose_secret().as_bytes().to_vec(),
-            None => config.truenas.api_key.expose_secret().as_bytes().to_vec(),
-        };
-        let audit_key = AuditKey::new(&key_material)
+        let audit_key = AuditKey::new(&audit_key_material(&config))
             .map_err(|e| Failure::new(Kind::Internal).with_detail(e.to_string()))?;
         let dummy_hash =
             unix_crypt::hash(random_token().as_bytes(), unix_crypt::Scheme::Sha512Crypt)
@@ -1250,6 +1245,21 @@ impl Core {
             .clone()
             .unwrap_or_else(|| "api-key".to_owned())
     }
+}
+
+/// 32 bytes for the audit HMAC, derived from the portal's SECRET_KEY or (CLI) the API key, so a
+/// secret of any length works and the raw secret is never the HMAC key itself.
+fn audit_key_material(config: &Config) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let secret = match &config.portal.secret_key {
+        Some(key) => key.expose_secret().as_bytes().to_vec(),
+        None => config.truenas.api_key.expose_secret().as_bytes().to_vec(),
+    };
+    Sha256::new()
+        .chain_update(b"selfpass audit key\0")
+        .chain_update(&secret)
+        .finalize()
+        .into()
 }
 
 fn parse_major(version: &str) -> u32 {

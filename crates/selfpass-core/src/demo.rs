@@ -83,6 +83,30 @@ impl Demo {
     }
 }
 
+/// Knobs of the demo backend for load runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoOptions {
+    /// Extra users `user0001`… (password `seed-demo-pass`, no privilege, SMB off).
+    pub seed_users: usize,
+    /// Switch off the simulated server's rate limit on unauthenticated calls (benchmarks only).
+    pub no_rate_limit: bool,
+}
+
+/// Starts the demo backend with `options`.
+///
+/// # Errors
+/// `internal` when the simulator cannot start.
+pub async fn start_with_options(options: DemoOptions) -> Result<Demo, Failure> {
+    let mut sim = SimConfig::demo().seed_users(options.seed_users);
+    if options.no_rate_limit {
+        sim = sim.rate_limit(None);
+    }
+    start_with(sim, &[]).await
+}
+
+/// The password of the seeded users (`user0001`…).
+pub const SEED_PASSWORD: &str = truenas_sim::demo::SEED_PASSWORD;
+
 /// Starts the simulator with the demo data set on a free loopback port.
 ///
 /// # Errors

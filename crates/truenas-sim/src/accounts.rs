@@ -573,7 +573,12 @@ impl Store {
 
     /// Roles of the privileges linked to the user's groups; `None` when no privilege is linked.
     pub(crate) fn privilege_roles(&self, username: &str) -> Option<BTreeSet<String>> {
-        let user = self.user(username)?;
+        self.roles_of(self.user(username)?)
+    }
+
+    /// [`Store::privilege_roles`] for a user entry already in hand (no lookup by name: `user.query`
+    /// builds one entry per user, and a lookup each made it quadratic).
+    fn roles_of(&self, user: &Map<String, Value>) -> Option<BTreeSet<String>> {
         let gids = self.gids(user);
         let privs: Vec<&Privilege> = self
             .privileges
@@ -621,7 +626,7 @@ impl Store {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let roles: Vec<String> = self
-            .privilege_roles(username)
+            .roles_of(user)
             .map(|r| r.into_iter().collect())
             .unwrap_or_default();
         m.insert("roles".into(), json!(roles));

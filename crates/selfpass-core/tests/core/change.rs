@@ -239,3 +239,17 @@ async fn lock_unlock_and_list() {
         ["alice"]
     );
 }
+
+#[tokio::test]
+async fn the_cli_scope_works_with_a_short_api_key() {
+    // No SECRET_KEY (CLI): the audit key is derived from the API key, whatever its length.
+    let s = demo().await;
+    let mut config = s.demo.config.clone();
+    config.portal.secret_key = None;
+    let core = selfpass_core::Core::connect(config).await.unwrap();
+    assert_eq!(core.list_users(Some("bob")).await.unwrap().len(), 1);
+    assert_eq!(
+        key_of(&sign_in(&core, "nobody-at-all", "x").await),
+        "wrong-credentials"
+    );
+}
