@@ -17,12 +17,8 @@ fn a_hundred_rows_with_generated_passwords_and_a_0600_report() -> TestResult {
     generated_rows(100)
 }
 
-/// The 1,000-row run. Ignored by default: truenas-sim's `user.query` builds every entry
-/// with a by-name scan of all users (O(n²) per call), so 1,000 rows take about 10 minutes in a
-/// debug build (about 64 s even in release; see `cargo bench -p selfpass`). Run it with
-/// `cargo test -p selfpass --test cli -- --ignored`.
+/// The 1,000-row run (about 20 s in a debug build).
 #[test]
-#[ignore = "slow until truenas-sim's user.query is O(n): ~10 min in a debug build"]
 fn a_thousand_rows_with_generated_passwords_and_a_0600_report() -> TestResult {
     generated_rows(1000)
 }
