@@ -143,6 +143,19 @@ async fn post_guard(
 
 /// The signed-in user, after the timeouts and the generation check; otherwise the response to
 /// send instead (a redirect to sign-in).
+/// A POST from a signed-in user: the CSRF/origin guard, then the session's user.
+async fn signed_in_post(
+    state: &AppState,
+    req: &HttpRequest,
+    client: &ClientView,
+    ws: &WebSession,
+    payload: web::Payload,
+) -> Result<(Form, selfpass_core::Session), HttpResponse> {
+    let form = post_guard(state, req, client, ws, payload).await?;
+    let user = require_user(state, ws).await?;
+    Ok((form, user))
+}
+
 async fn require_user(
     state: &AppState,
     ws: &WebSession,
@@ -344,12 +357,8 @@ async fn change(
     ws: WebSession,
     payload: web::Payload,
 ) -> HttpResponse {
-    let form = match post_guard(&state, &req, &client, &ws, payload).await {
-        Ok(form) => form,
-        Err(res) => return res,
-    };
-    let user = match require_user(&state, &ws).await {
-        Ok(user) => user,
+    let (form, user) = match signed_in_post(&state, &req, &client, &ws, payload).await {
+        Ok(both) => both,
         Err(res) => return res,
     };
     let token = websession::csrf_token(&ws);
@@ -412,12 +421,8 @@ async fn strength(
     ws: WebSession,
     payload: web::Payload,
 ) -> HttpResponse {
-    let form = match post_guard(&state, &req, &client, &ws, payload).await {
-        Ok(form) => form,
-        Err(res) => return res,
-    };
-    let user = match require_user(&state, &ws).await {
-        Ok(user) => user,
+    let (form, user) = match signed_in_post(&state, &req, &client, &ws, payload).await {
+        Ok(both) => both,
         Err(res) => return res,
     };
     let strength = state.core().strength(&user, &form.secret("password")).await;
