@@ -3,8 +3,8 @@
 //!
 //! `cargo bench -p selfpass-web --bench load -- [SECONDS] [CLIENTS,CLIENTS…]`
 //!
-//! Each client owns one user (its password changes every flow), so the concurrency is capped by
-//! the demo's ordinary users (alice, bob, grace, erin) until the core's demo can seed more.
+//! Each client owns one seeded user (`user0001`…, its password changes every flow); the demo
+//! backend runs with the simulator's rate limit off, as the load run asks.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[allow(dead_code)]
@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::Http;
 
-const USERS: &[&str] = &["alice", "bob", "grace", "erin"];
+/// Seeded users, so up to this many clients each own one.
+const MAX_CLIENTS: usize = 64;
 
 fn letters(mut i: usize) -> String {
     (0..4)
@@ -79,13 +80,19 @@ fn main() {
     let levels: Vec<usize> = args
         .get(1)
         .map(|l| l.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, USERS.len()]);
+        .unwrap_or_else(|| vec![8, MAX_CLIENTS]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async move {
-        let demo = selfpass_core::demo::start().await.unwrap();
+        let demo = selfpass_core::demo::start_with_options(selfpass_core::demo::DemoOptions {
+            seed_users: MAX_CLIENTS,
+            no_rate_limit: true,
+        })
+        .await
+        .unwrap();
+        let users: Vec<String> = (1..=MAX_CLIENTS).map(|i| format!("user{i:04}")).collect();
         let config = demo.config.clone();
         let core = selfpass_core::Core::connect(config.clone()).await.unwrap();
         let state = selfpass_web::AppState::new(core, &config.portal);
@@ -96,29 +103,30 @@ fn main() {
         let handle = server.handle();
         tokio::spawn(server);
 
-        let passwords: Arc<Mutex<HashMap<&str, String>>> = Arc::new(Mutex::new(
-            selfpass_core::demo::USERS
+        let passwords: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(
+            users
                 .iter()
-                .map(|(u, p, _)| (*u, (*p).to_owned()))
+                .map(|u| (u.clone(), selfpass_core::demo::SEED_PASSWORD.to_owned()))
                 .collect(),
         ));
         println!("portal {addr}, {workers} workers; {seconds} s per level");
         for clients in levels {
-            let clients = clients.min(USERS.len());
+            let clients = clients.min(MAX_CLIENTS);
             let latencies = Arc::new(Mutex::new(Vec::new()));
             let started = Instant::now();
             let end = started + Duration::from_secs(seconds);
             let mut tasks = Vec::new();
-            for user in &USERS[..clients] {
+            for user in &users[..clients] {
+                let user = user.clone();
                 let (passwords, latencies) = (passwords.clone(), latencies.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut n = 0;
                     while Instant::now() < end {
-                        let current = passwords.lock().unwrap()[user].clone();
+                        let current = passwords.lock().unwrap()[&user].clone();
                         let t = Instant::now();
-                        let new = flow(addr, user, &current, n).await;
+                        let new = flow(addr, &user, &current, n).await;
                         latencies.lock().unwrap().push(t.elapsed());
-                        passwords.lock().unwrap().insert(user, new);
+                        passwords.lock().unwrap().insert(user.clone(), new);
                         n += 1;
                     }
                 }));
