@@ -165,7 +165,7 @@ pub(crate) async fn call(
         "system.security.config" => Ok(security_config(conn)),
         "user.query" => {
             check_arity(&params, 2)?;
-            let entries = user_entries(conn);
+            let entries = user_entries_matching(conn, params.first());
             query::filter_list(
                 entries,
                 params.first().unwrap_or(&Value::Null),
@@ -306,12 +306,50 @@ pub(crate) fn security_config(conn: &Conn) -> Value {
 
 /// All user entries, redacted unless the caller is FULL_ADMIN or holds ACCOUNT_WRITE.
 fn user_entries(conn: &Conn) -> Vec<Value> {
+    user_entries_matching(conn, None)
+}
+
+/// A top-level `["username", "=" | "C=", NAME]` filter, if the query has one.
+fn username_condition(filters: Option<&Value>) -> Option<(bool, String)> {
+    filters?.as_array()?.iter().find_map(|f| {
+        let f = f.as_array()?;
+        match (
+            f.first()?.as_str()?,
+            f.get(1)?.as_str()?,
+            f.get(2)?.as_str()?,
+        ) {
+            ("username", "=", name) => Some((false, name.to_owned())),
+            ("username", "C=", name) => Some((true, name.to_lowercase())),
+            _ => None,
+        }
+    })
+}
+
+/// The entries `user.query` filters. Building an entry costs a clone and a role lookup, so a
+/// username condition (the common one-user query) picks its candidates first; the query's full
+/// filter still runs on them afterwards.
+fn user_entries_matching(conn: &Conn, filters: Option<&Value>) -> Vec<Value> {
+    let wanted = username_condition(filters);
     let reveal = conn.creds().is_some_and(|c| c.has_role("ACCOUNT_WRITE"));
     let store = conn.shared.store();
     let now = now_ms();
     store
         .users
         .iter()
+        .filter(|u| {
+            let Some((fold, name)) = &wanted else {
+                return true;
+            };
+            let username = u
+                .get("username")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if *fold {
+                username.to_lowercase() == *name
+            } else {
+                username == name
+            }
+        })
         .map(|u| {
             let mut e = store.entry(u, now);
             if !reveal {
