@@ -547,6 +547,20 @@ impl Client {
         Ok(())
     }
 
+    /// `auth.login_ex` on `conn`: the typed outcome, with the connection marked authenticated
+    /// exactly when it succeeded. Call errors (e.g. the method missing) are the caller's to handle.
+    async fn login_ex_on(&self, conn: &Arc<Conn>, params: &Value) -> Result<LoginOutcome> {
+        let v = self.call_on::<Value>(conn, "auth.login_ex", params).await?;
+        let outcome = LoginOutcome::from_value(v).ok_or_else(|| Error::Protocol {
+            detail: "auth.login_ex answered an unknown response_type".into(),
+        })?;
+        conn.handle
+            .shared
+            .authenticated
+            .store(outcome.is_success(), Ordering::Release);
+        Ok(outcome)
+    }
+
     async fn api_key_login_on(
         &self,
         conn: &Arc<Conn>,
@@ -560,15 +574,8 @@ impl Client {
                 "api_key": key.expose_secret(),
                 "login_options": {"user_info": false},
             }]);
-            match self.call_on::<Value>(conn, "auth.login_ex", &params).await {
-                Ok(v) => {
-                    let outcome = LoginOutcome::from_value(v).ok_or_else(|| Error::Protocol {
-                        detail: "auth.login_ex answered an unknown response_type".into(),
-                    })?;
-                    conn.handle
-                        .shared
-                        .authenticated
-                        .store(outcome.is_success(), Ordering::Release);
+            match self.login_ex_on(conn, &params).await {
+                Ok(outcome) => {
                     return match outcome.failure() {
                         None => Ok(()),
                         Some(failure) => Err(Error::Auth { failure }),
@@ -637,17 +644,8 @@ impl Client {
             "password": password.expose_secret(),
             "login_options": {"user_info": true},
         }]);
-        match self.call_on::<Value>(conn, "auth.login_ex", &params).await {
-            Ok(v) => {
-                let outcome = LoginOutcome::from_value(v).ok_or_else(|| Error::Protocol {
-                    detail: "auth.login_ex answered an unknown response_type".into(),
-                })?;
-                conn.handle
-                    .shared
-                    .authenticated
-                    .store(outcome.is_success(), Ordering::Release);
-                Ok(outcome)
-            }
+        match self.login_ex_on(conn, &params).await {
+            Ok(outcome) => Ok(outcome),
             Err(e) if RemoteError::is_no_method(&e) => {
                 let ok: bool = self
                     .call_on(
