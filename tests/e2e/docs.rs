@@ -1,7 +1,8 @@
 //! Every shell command in README.md and docs/*.md runs here, or is marked as not runnable here.
 //!
 //! In a ```sh block each line is a command (`\` continues it). A trailing comment says how:
-//! - `# needs a real TrueNAS`: listed, not run;
+//! - `# needs a real TrueNAS` or `# needs Docker`: listed, not run (neither exists on the CI
+//!   machine);
 //! - `# run by .ci/run`: .ci/run must contain the command verbatim;
 //! - `# serves ADDR` (e.g. `http://127.0.0.1:8080/` or `ws://127.0.0.1:9000`): started, and the
 //!   address must accept connections (HTTP: answer `/healthz` or `/`); it runs until the block ends;
@@ -26,7 +27,8 @@ struct Doc {
 #[derive(Debug, PartialEq)]
 enum Marker {
     Run,
-    NeedsTrueNas,
+    /// Needs something the CI machine lacks: a real TrueNAS, or Docker.
+    NotHere,
     CiRun,
     Serves(String),
 }
@@ -71,15 +73,16 @@ fn commands_in(path: &Path) -> Vec<Vec<Doc>> {
             ),
             None => (full.trim().to_owned(), String::new()),
         };
-        let marker = if comment.starts_with("needs a real TrueNAS") {
-            Marker::NeedsTrueNas
-        } else if comment.starts_with("run by .ci/run") {
-            Marker::CiRun
-        } else if let Some(addr) = comment.strip_prefix("serves ") {
-            Marker::Serves(addr.trim().to_owned())
-        } else {
-            Marker::Run
-        };
+        let marker =
+            if comment.starts_with("needs a real TrueNAS") || comment.starts_with("needs Docker") {
+                Marker::NotHere
+            } else if comment.starts_with("run by .ci/run") {
+                Marker::CiRun
+            } else if let Some(addr) = comment.strip_prefix("serves ") {
+                Marker::Serves(addr.trim().to_owned())
+            } else {
+                Marker::Run
+            };
         block.push(Doc {
             file: file.clone(),
             line: i + 1,
@@ -163,7 +166,7 @@ fn every_documented_command_runs_or_is_marked() {
             for doc in block {
                 let place = format!("{}:{}", doc.file, doc.line);
                 match &doc.marker {
-                    Marker::NeedsTrueNas => marked.push(place),
+                    Marker::NotHere => marked.push(place),
                     Marker::CiRun => {
                         assert!(
                             ci.contains(&doc.command),
@@ -209,7 +212,7 @@ fn every_documented_command_runs_or_is_marked() {
         }
     }
     eprintln!(
-        "documented commands: {ran} run, {} marked as needing a real TrueNAS: {marked:?}",
+        "documented commands: {ran} run, {} marked as needing a real TrueNAS or Docker: {marked:?}",
         marked.len()
     );
     assert!(ran >= 3, "the README's commands at least");
@@ -221,17 +224,18 @@ fn the_parser_reads_markers() {
     let file = dir.path().join("x.md");
     std::fs::write(
         &file,
-        "text\n```sh\n# a comment\nls -1 \\\n  /   # needs a real TrueNAS\necho hi\ncargo run --bin selfpass-web -- --demo   # serves http://127.0.0.1:8080/\n```\n```toml\nnot = \"a command\"\n```\n",
+        "text\n```sh\n# a comment\nls -1 \\\n  /   # needs a real TrueNAS\necho hi\ndocker build .  # needs Docker\ncargo run --bin selfpass-web -- --demo   # serves http://127.0.0.1:8080/\n```\n```toml\nnot = \"a command\"\n```\n",
     )
     .unwrap();
     let blocks = commands_in(&file);
     assert_eq!(blocks.len(), 1);
     let block = &blocks[0];
     assert_eq!(block[0].command, "ls -1 /");
-    assert_eq!(block[0].marker, Marker::NeedsTrueNas);
+    assert_eq!(block[0].marker, Marker::NotHere);
     assert_eq!(block[1].marker, Marker::Run);
+    assert_eq!(block[2].marker, Marker::NotHere);
     assert_eq!(
-        block[2].marker,
+        block[3].marker,
         Marker::Serves("http://127.0.0.1:8080/".into())
     );
 }

@@ -99,6 +99,27 @@ pub fn simulator(extra: &[&str]) -> (Server, SocketAddr) {
     (server, addr.parse().unwrap())
 }
 
+/// The simulator binary over TLS (self-signed); returns it, its address and the certificate's
+/// fingerprint as `TRUENAS_TLS_FINGERPRINT` takes it.
+pub fn simulator_tls() -> (Server, SocketAddr, String) {
+    let mut command = Command::new(binary("truenas-sim"));
+    command
+        .args(["--demo", "--tls", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped());
+    let mut server = Server::spawn(command);
+    // listening on wss://127.0.0.1:PORT fingerprint=sha256:HEX
+    let line = server.stdout_line("fingerprint=", Duration::from_secs(20));
+    let (_, rest) = line.split_once("wss://").unwrap();
+    let (addr, fingerprint) = rest.split_once(" fingerprint=").unwrap();
+    (server, addr.parse().unwrap(), fingerprint.trim().to_owned())
+}
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 /// Environment pointing the CLI or portal at a simulator.
 pub fn env_for(addr: SocketAddr) -> Vec<(&'static str, String)> {
     vec![
