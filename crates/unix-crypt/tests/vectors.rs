@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use std::process::Command;
-use unix_crypt::{Scheme, hash, verify};
+use unix_crypt::{Error, Scheme, hash, verify};
 
 #[derive(serde::Deserialize)]
 struct Vector {
@@ -42,6 +42,44 @@ fn libxcrypt_vectors_verify() {
             v.scheme,
             v.hash
         );
+    }
+}
+
+/// yescrypt beyond the default cost: every flavor, p > 1, t > 0, odd r, short and long salts
+/// (tests/fixtures/gen_yescrypt_params.py), and settings libxcrypt refuses to compute with.
+#[test]
+fn libxcrypt_yescrypt_parameter_vectors() {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Line {
+        Made { password: String, hash: String },
+        Rejected { rejected: String },
+    }
+    let lines: Vec<Line> = include_str!("fixtures/yescrypt_params.jsonl")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("fixture line is JSON"))
+        .collect();
+    let made = lines
+        .iter()
+        .filter(|l| matches!(l, Line::Made { .. }))
+        .count();
+    assert!(
+        made >= 20 && lines.len() - made >= 8,
+        "{made} of {}",
+        lines.len()
+    );
+    for line in &lines {
+        match line {
+            Line::Made { password, hash } => {
+                assert_eq!(verify(password.as_bytes(), hash), Ok(true), "{hash}");
+                assert_eq!(verify(b"wrong", hash), Ok(false), "{hash}");
+            }
+            Line::Rejected { rejected } => assert!(
+                matches!(verify(b"password", rejected), Err(Error::Malformed(_))),
+                "{rejected}: {:?}",
+                verify(b"password", rejected)
+            ),
+        }
     }
 }
 
