@@ -13,6 +13,11 @@ use crate::engine::{Frame, FrameSink, FrameStream};
 use crate::error::{Error, Result, Stage};
 use crate::tls::{self, CertInfo, Tls};
 
+/// tungstenite zeroes its whole free read buffer before every read (128 KiB by default: several
+/// microseconds per call, a fifth of a loopback round trip). Replies are mostly under 1 KiB;
+/// larger ones just take more reads.
+const READ_BUFFER: usize = 16 * 1024;
+
 fn timeout_err(stage: Stage, after: Duration) -> Error {
     Error::Timeout {
         stage,
@@ -146,7 +151,7 @@ where
         .map_err(|e| Error::Config {
             reason: format!("bad WebSocket URL {url}: {e}"),
         })?;
-    let cfg = tungstenite::protocol::WebSocketConfig::default();
+    let cfg = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(READ_BUFFER);
     let (ws, _resp) = tokio::time::timeout(
         limit,
         tokio_tungstenite::client_async_with_config(req, stream, Some(cfg)),

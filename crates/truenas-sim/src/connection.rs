@@ -1,8 +1,10 @@
-//! The WebSocket loop both protocols share: one reader, one writer, methods run as tasks.
+//! The WebSocket loop both protocols share: one reader, one writer; methods that wait run as tasks.
 //! Only framing and error shapes differ between protocols ([`Framing`]).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -31,6 +33,7 @@ const AUTH_MAX: usize = 65536;
 pub(crate) enum Action {
     None,
     Close(u16, String),
+    /// The call went on as a task: it waits on something.
     Spawned(JoinHandle<()>),
 }
 
@@ -57,17 +60,20 @@ impl Session {
         self.inflight.load(Ordering::SeqCst) < MAX_IN_FLIGHT
     }
 
-    /// Runs a method as a task (replies may overtake each other); `reply` makes the frame, if any.
-    pub(crate) fn spawn_call(
+    /// Runs a method; `reply` makes the frame, if any. A method that finishes without waiting
+    /// (most do: no rate-limit sleep, hashing or injected latency) is answered here, sparing a
+    /// task and a cross-thread wake-up per call; one that waits goes on as its own task, so its
+    /// reply may be overtaken, as the middleware's tasks are.
+    pub(crate) fn start_call(
         &self,
         method: String,
         params: Vec<Value>,
         reply: impl FnOnce(&str, Result<Value, MethodError>) -> Option<String> + Send + 'static,
-    ) -> JoinHandle<()> {
+    ) -> Action {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let (conn, tx, mute) = (self.conn.clone(), self.tx.clone(), self.mute.clone());
         let (inflight, running) = (self.inflight.clone(), self.running.clone());
-        tokio::spawn(async move {
+        let mut call = Box::pin(async move {
             let permit = running.acquire_owned().await;
             let result = methods::call(&conn, &method, params).await;
             drop(permit);
@@ -78,7 +84,14 @@ impl Session {
             if let Some(frame) = reply(&method, result) {
                 send(&tx, &mute, frame);
             }
-        })
+        });
+        // A first poll with a no-op waker is safe: a pending call is polled again, with the
+        // task's own waker, as soon as it is spawned.
+        let mut first_poll = Context::from_waker(Waker::noop());
+        match call.as_mut().poll(&mut first_poll) {
+            Poll::Ready(()) => Action::None,
+            Poll::Pending => Action::Spawned(tokio::spawn(call)),
+        }
     }
 
     /// Frame-size limits of `utils/limits.py`, checked before parsing.

@@ -98,11 +98,11 @@ pub(crate) fn on_text(session: &Session, text: &str) -> Action {
         Some(Value::Array(a)) => a.clone(),
         _ => Vec::new(),
     };
-    Action::Spawned(session.spawn_call(method, params, move |method, result| {
+    session.start_call(method, params, move |method, result| {
         let id = id?;
         Some(match result {
             Ok(v) => json!({"jsonrpc": "2.0", "result": v, "id": id}).to_string(),
             Err(e) => jsonrpc_error_frame(&id, e.to_jsonrpc(method)),
         })
-    }))
+    })
 }

@@ -96,14 +96,14 @@ pub(crate) fn on_text(session: &Session, connected: &mut bool, text: &str) -> Ac
                 Some(Value::Array(a)) => a.clone(),
                 _ => Vec::new(),
             };
-            Action::Spawned(session.spawn_call(method, params, move |method, result| {
+            session.start_call(method, params, move |method, result| {
                 Some(match result {
                     Ok(v) => json!({"id": id, "msg": "result", "result": v}).to_string(),
                     Err(e) => {
                         json!({"msg": "result", "id": id, "error": e.to_legacy(method)}).to_string()
                     }
                 })
-            }))
+            })
         }
         "sub" => {
             if session.conn.authenticated() {

@@ -287,7 +287,10 @@ where
     if s.write_all(head.as_bytes()).await.is_err() || s.flush().await.is_err() {
         return;
     }
+    // tungstenite zeroes its whole free read buffer before every read; its 128 KiB default costs
+    // microseconds per frame, and requests are small.
     let config = WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
         .max_message_size(Some(unconfirmed::TRANSPORT_MAX_MESSAGE))
         .max_frame_size(Some(unconfirmed::TRANSPORT_MAX_MESSAGE));
     let ws = WebSocketStream::from_partially_read(s, rest, Role::Server, Some(config)).await;

@@ -218,3 +218,33 @@ async fn max_in_flight_is_configurable_and_options_default() {
     assert_eq!(o.protocol, Protocol::Auto);
     assert_eq!(Options::default().max_in_flight(500).max_in_flight, 20);
 }
+
+/// Replies many times the client's 16 KiB read buffer (600 user entries: hundreds of KiB), and
+/// requests larger than the simulator's, arrive whole over both protocols.
+#[tokio::test]
+async fn frames_larger_than_the_read_buffers_arrive_whole() {
+    let sim = sim(SimConfig::demo().seed_users(600)).await;
+    for protocol in [Protocol::JsonRpc, Protocol::Legacy] {
+        let c = service(&sim, opts().protocol(protocol)).await;
+        let users = c.users(&Query::new().local_only()).await.unwrap();
+        let seeded = users
+            .iter()
+            .filter(|u| u.username.starts_with("user"))
+            .count();
+        assert_eq!(seeded, 600, "{protocol:?}");
+
+        // About 40 KiB of request: every seeded name plus unknown ones.
+        let names: Vec<String> = (1..=600)
+            .map(|i| format!("user{i:04}"))
+            .chain((0..2400).map(|i| format!("nobody{i:05}")))
+            .collect();
+        let found: Vec<Value> = c
+            .call(
+                "user.query",
+                json!([[["username", "in", names]], {"select": ["username"]}]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 600, "{protocol:?}");
+    }
+}
