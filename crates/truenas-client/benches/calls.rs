@@ -16,16 +16,24 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use truenas_client::{Client, Endpoint, Op, Options, Protocol, Query, SecretString};
 use truenas_sim::{SimConfig, Simulator, demo};
 
 struct Env {
     rt: Runtime,
+    _servers: Runtime,
     _sim: Simulator,
     clients: Vec<Client>,
     /// A client of a minimal JSON-RPC responder: the client's own cost without the simulator's.
     minimal: Client,
     echo_addr: std::net::SocketAddr,
+}
+
+/// The transport settings the client and the simulator use (a 16 KiB read buffer), so the echo
+/// floor and the minimal responder measure the same transport.
+fn transport() -> Option<WebSocketConfig> {
+    Some(WebSocketConfig::default().read_buffer_size(16 * 1024))
 }
 
 /// Answers every JSON-RPC request at once with `"pong"`, echoing its id.
@@ -36,7 +44,8 @@ async fn minimal_server() -> std::net::SocketAddr {
         while let Ok((s, _)) = l.accept().await {
             let _ = s.set_nodelay(true);
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
+                let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(s, transport()).await
+                else {
                     return;
                 };
                 while let Some(Ok(m)) = ws.next().await {
@@ -55,16 +64,46 @@ async fn minimal_server() -> std::net::SocketAddr {
     addr
 }
 
+/// Servers (simulator, minimal responder, echo) run on a runtime of their own, on their own
+/// thread, as a TrueNAS would run apart from its clients; the clients run on a second runtime.
 fn env() -> Env {
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("servers")
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    let (sim, echo_addr, minimal_addr) = servers.block_on(async {
+        let sim = Simulator::start(SimConfig::demo())
+            .await
+            .expect("simulator");
+        let echo = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let echo_addr = echo.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((s, _)) = echo.accept().await {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(async move {
+                    let Ok(mut ws) =
+                        tokio_tungstenite::accept_async_with_config(s, transport()).await
+                    else {
+                        return;
+                    };
+                    while let Some(Ok(m)) = ws.next().await {
+                        if m.is_text() && ws.send(m).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (sim, echo_addr, minimal_server().await)
+    });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime");
-    let (sim, clients, minimal, echo_addr) = rt.block_on(async {
-        let sim = Simulator::start(SimConfig::demo())
-            .await
-            .expect("simulator");
+        .expect("client runtime");
+    let (clients, minimal) = rt.block_on(async {
         let ep: Endpoint = sim.url("").parse().expect("url");
         let mut clients = Vec::new();
         for _ in 0..4 {
@@ -79,34 +118,17 @@ fn env() -> Env {
             .expect("login");
             clients.push(c);
         }
-        let echo = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let echo_addr = echo.local_addr().expect("addr");
-        tokio::spawn(async move {
-            while let Ok((s, _)) = echo.accept().await {
-                let _ = s.set_nodelay(true);
-                tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
-                        return;
-                    };
-                    while let Some(Ok(m)) = ws.next().await {
-                        if m.is_text() && ws.send(m).await.is_err() {
-                            break;
-                        }
-                    }
-                });
-            }
-        });
-        let maddr = minimal_server().await;
         let minimal = Client::connect(
-            Endpoint::ws("127.0.0.1").with_port(maddr.port()),
+            Endpoint::ws("127.0.0.1").with_port(minimal_addr.port()),
             Options::default().protocol(Protocol::JsonRpc),
         )
         .await
         .expect("minimal");
-        (sim, clients, minimal, echo_addr)
+        (clients, minimal)
     });
     Env {
         rt,
+        _servers: servers,
         _sim: sim,
         clients,
         minimal,
@@ -119,9 +141,10 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 async fn echo_client(addr: std::net::SocketAddr) -> Ws {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
     let _ = tcp.set_nodelay(true);
-    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp)
-        .await
-        .expect("upgrade");
+    let (ws, _) =
+        tokio_tungstenite::client_async_with_config(format!("ws://{addr}/"), tcp, transport())
+            .await
+            .expect("upgrade");
     ws
 }
 
@@ -212,16 +235,32 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 /// Prints calls/s and p50/p99 per scenario (latency measured per call under load).
 fn summary(env: &Env) {
     println!("\n== summary (calls/s, p50, p99) ==");
-    let echo = env.rt.block_on(async {
+    // Sequential round trips: echo, simulator and minimal responder take turns in rounds, so a
+    // change in the machine's load hits all three alike and the ratios stay comparable.
+    let (echo, sim, minimal) = env.rt.block_on(async {
         let mut ws = echo_client(env.echo_addr).await;
-        let mut lat = Vec::with_capacity(5000);
-        for _ in 0..5000 {
-            let t = Instant::now();
-            echo_once(&mut ws).await;
-            lat.push(t.elapsed());
+        let (mut echo, mut sim, mut minimal) = (Vec::new(), Vec::new(), Vec::new());
+        for _round in 0..20 {
+            for _ in 0..250 {
+                let t = Instant::now();
+                echo_once(&mut ws).await;
+                echo.push(t.elapsed());
+            }
+            for _ in 0..250 {
+                let t = Instant::now();
+                call(&env.clients[0], true).await;
+                sim.push(t.elapsed());
+            }
+            for _ in 0..250 {
+                let t = Instant::now();
+                call(&env.minimal, true).await;
+                minimal.push(t.elapsed());
+            }
         }
-        lat.sort();
-        lat
+        for v in [&mut echo, &mut sim, &mut minimal] {
+            v.sort();
+        }
+        (echo, sim, minimal)
     });
     let echo_p50 = pct(&echo, 0.5);
     println!(
@@ -229,40 +268,18 @@ fn summary(env: &Env) {
         echo_p50,
         pct(&echo, 0.99)
     );
-    let seq = env.rt.block_on(async {
-        let mut lat = Vec::with_capacity(5000);
-        for _ in 0..5000 {
-            let t = Instant::now();
-            call(&env.clients[0], true).await;
-            lat.push(t.elapsed());
-        }
-        lat.sort();
-        lat
-    });
-    let p50 = pct(&seq, 0.5);
-    println!(
-        "core.ping sequential, 1 conn: p50 {:?} p99 {:?} ({:.2}x echo p50)",
-        p50,
-        pct(&seq, 0.99),
-        p50.as_secs_f64() / echo_p50.as_secs_f64()
-    );
-    let seq = env.rt.block_on(async {
-        let mut lat = Vec::with_capacity(5000);
-        for _ in 0..5000 {
-            let t = Instant::now();
-            call(&env.minimal, true).await;
-            lat.push(t.elapsed());
-        }
-        lat.sort();
-        lat
-    });
-    let p50 = pct(&seq, 0.5);
-    println!(
-        "core.ping sequential, minimal JSON-RPC responder: p50 {:?} p99 {:?} ({:.2}x echo p50)",
-        p50,
-        pct(&seq, 0.99),
-        p50.as_secs_f64() / echo_p50.as_secs_f64()
-    );
+    for (name, lat) in [
+        ("core.ping sequential, 1 conn", &sim),
+        ("core.ping sequential, minimal JSON-RPC responder", &minimal),
+    ] {
+        let p50 = pct(lat, 0.5);
+        println!(
+            "{name}: p50 {:?} p99 {:?} ({:.2}x echo p50)",
+            p50,
+            pct(lat, 0.99),
+            p50.as_secs_f64() / echo_p50.as_secs_f64()
+        );
+    }
     for (name, ping) in [("core.ping", true), ("user.query", false)] {
         for conns in [1usize, 4] {
             let (rate, lat) = env.rt.block_on(async {
