@@ -98,7 +98,9 @@ fn hmac_sha256<const KEY_BYTES: usize>(key: &[u8; KEY_BYTES], message: &[u8]) ->
 fn smix(b: &mut [SubBlock], params: &Params, inner_key: &mut [u8; 32]) {
     let s = 2 * params.r() as usize;
     let n = params.n() as usize;
-    let mut v = vec![[0u64; 8]; n * s];
+    // V is filled by SMix1 as it goes rather than zeroed first: every block of it is written
+    // before it is read, and zeroing up to 1 GiB measured 7 % of a `j9T` check.
+    let mut v = Vec::with_capacity(n * s);
     let mut scratch = vec![[0u64; 8]; s];
     match params.flavor() {
         Flavor::ReadWrite => smix_read_write(b, params, &mut v, &mut scratch, inner_key),
@@ -109,7 +111,7 @@ fn smix(b: &mut [SubBlock], params: &Params, inner_key: &mut [u8; 32]) {
                 let mut mixer = Mixer::Salsa8 {
                     scratch: &mut scratch,
                 };
-                smix1(block, n, false, &mut v, &mut mixer);
+                smix1(block, &mut v, 0, n, false, &mut mixer);
                 smix2(block, n, loops.all, false, &mut v, &mut mixer);
             }
         }
@@ -121,7 +123,7 @@ fn smix(b: &mut [SubBlock], params: &Params, inner_key: &mut [u8; 32]) {
 fn smix_read_write(
     b: &mut [SubBlock],
     params: &Params,
-    v: &mut [SubBlock],
+    v: &mut Vec<SubBlock>,
     scratch: &mut [SubBlock],
     inner_key: &mut [u8; 32],
 ) {
@@ -151,9 +153,9 @@ fn smix_read_write(
             let tail = sub_block_to_bytes(&block[s - 1]);
             *inner_key = hmac_sha256(&tail, inner_key);
         }
-        let slice = &mut v[first * s..(first + blocks) * s];
         let mut mixer = Mixer::Pwxform(&mut sboxes);
-        smix1(block, blocks, true, slice, &mut mixer);
+        smix1(block, v, first, blocks, true, &mut mixer);
+        let slice = &mut v[first * s..(first + blocks) * s];
         let window = prev_power_of_two(blocks);
         smix2(block, window, loops.read_write, true, slice, &mut mixer);
         all_sboxes.push(sboxes);
@@ -168,9 +170,16 @@ fn smix_read_write(
 /// The S-boxes come from SMix1 with Salsa20/8 (r = 1, 96 blocks) over the instance's first 128
 /// bytes, which it also advances.
 fn fill_sboxes(head: &mut [SubBlock], scratch: &mut [SubBlock]) -> Box<Sboxes> {
-    let mut init = vec![[0u64; 8]; SBOX_INIT_SUB_BLOCKS];
+    let mut init = Vec::with_capacity(SBOX_INIT_SUB_BLOCKS);
     let mut mixer = Mixer::Salsa8 { scratch };
-    smix1(head, SBOX_INIT_SUB_BLOCKS / 2, false, &mut init, &mut mixer);
+    smix1(
+        head,
+        &mut init,
+        0,
+        SBOX_INIT_SUB_BLOCKS / 2,
+        false,
+        &mut mixer,
+    );
     Sboxes::from_init(&init)
 }
 
@@ -189,20 +198,28 @@ impl Mixer<'_> {
     }
 }
 
-/// SMix1: store n successive states of the block in V, mixing after each. In read-write mode
-/// each step first folds in an earlier state, picked by the data from a window that grows with i.
+/// SMix1: store n successive states of the block in V (from block `first` on), mixing after
+/// each. In read-write mode each step first folds in an earlier state of this stretch, picked by
+/// the data from a window that grows with i. A state is appended where V has not grown that far
+/// yet, and overwritten where it has (the second and later classic scrypt instances).
 fn smix1(
     block: &mut [SubBlock],
+    v: &mut Vec<SubBlock>,
+    first: usize,
     n: usize,
     read_write: bool,
-    v: &mut [SubBlock],
     mixer: &mut Mixer<'_>,
 ) {
     let s = block.len();
     for i in 0..n {
-        v[i * s..(i + 1) * s].copy_from_slice(block);
+        let at = (first + i) * s;
+        if v.len() == at {
+            v.extend_from_slice(block);
+        } else {
+            v[at..at + s].copy_from_slice(block);
+        }
         if read_write && i > 1 {
-            let j = recent_index(integerify(block), i);
+            let j = first + recent_index(integerify(block), i);
             block::xor(block, &v[j * s..(j + 1) * s]);
         }
         mixer.mix(block);
