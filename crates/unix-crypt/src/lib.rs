@@ -10,6 +10,7 @@ mod yescrypt;
 pub use error::{Error, Result};
 
 use subtle::ConstantTimeEq;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A crypt(3) hash scheme this crate verifies and creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +87,14 @@ impl Scheme {
 /// See the crate documentation: locked, disabled, unsupported and malformed hashes, and a
 /// password with a NUL byte (which crypt(3) would silently cut short), are errors, not `false`.
 pub fn verify(password: &[u8], hash: &str) -> Result<bool> {
+    let checked = verify_uncounted(password, hash);
+    if checked.is_ok() {
+        OPERATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+    checked
+}
+
+fn verify_uncounted(password: &[u8], hash: &str) -> Result<bool> {
     let scheme = Scheme::detect(hash)?;
     if password.contains(&0) {
         return Err(Error::PasswordContainsNul);
@@ -117,6 +126,22 @@ pub fn verify(password: &[u8], hash: &str) -> Result<bool> {
 /// [`Error::PasswordContainsNul`]; [`Error::PasswordTooLong`] for bcrypt over 72 bytes;
 /// [`Error::Random`] if the OS random source fails.
 pub fn hash(password: &[u8], scheme: Scheme) -> Result<String> {
+    let made = hash_uncounted(password, scheme);
+    if made.is_ok() {
+        OPERATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+    made
+}
+
+/// Hash computations this process has completed through [`verify`] and [`hash`] (one per call
+/// that returned `Ok`), for metrics and benchmarks: how many hashes a request costs.
+pub fn operations() -> u64 {
+    OPERATIONS.load(Ordering::Relaxed)
+}
+
+static OPERATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn hash_uncounted(password: &[u8], scheme: Scheme) -> Result<String> {
     if password.contains(&0) {
         return Err(Error::PasswordContainsNul);
     }
