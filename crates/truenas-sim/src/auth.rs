@@ -235,8 +235,9 @@ async fn password_login(
     if !otpw_login {
         let hash = snap.hash.clone();
         let pw = password.to_owned();
-        // crypt(3) is CPU-bound: keep it off the async workers.
-        let ok = tokio::task::spawn_blocking(move || accounts::verify_password(&pw, &hash))
+        let ok = conn
+            .shared
+            .crypt(move || accounts::verify_password(&pw, &hash))
             .await
             .unwrap_or(false);
         if !ok || snap.disabled || snap.locked {

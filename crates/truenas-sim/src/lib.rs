@@ -134,6 +134,9 @@ impl Simulator {
             hooks: RwLock::new(Vec::new()),
             boot_id: uuid::Uuid::new_v4().to_string(),
             started: SystemTime::now(),
+            crypt_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         });
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, shared.clone(), tls, rx));

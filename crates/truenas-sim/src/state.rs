@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub hooks: RwLock<Vec<PasswordHook>>,
     pub boot_id: String,
     pub started: SystemTime,
+    /// crypt(3) work running at once: one per core, taken in arrival order.
+    pub crypt_slots: tokio::sync::Semaphore,
 }
 
 /// Locks a std mutex, surviving poisoning (a panicked test thread must not wedge the server).
@@ -33,6 +35,17 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Runs CPU-bound crypt(3) work (hashing, checking a password) on a blocking thread, at most
+    /// one per core at a time, as the middleware's worker pool bounds it. More at once would only
+    /// time-slice the cores and make every caller wait longer. `None` if the work panicked.
+    pub(crate) async fn crypt<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let _slot = self.crypt_slots.acquire().await.ok()?;
+        tokio::task::spawn_blocking(work).await.ok()
+    }
+
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
     }

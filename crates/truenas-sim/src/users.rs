@@ -174,15 +174,16 @@ pub(crate) async fn set_password(
     let check_old = !full_admin && !creds.otpw;
     let (old_ok, policy_errs) = {
         let (old, new, policy) = (old_password.clone(), new_password.clone(), policy.clone());
-        tokio::task::spawn_blocking(move || {
-            let old_ok = match (&old, check_old) {
-                (Some(o), true) => Some(accounts::verify_password(o, &hash)),
-                _ => None,
-            };
-            (old_ok, policy_errors(&policy, &new, &history, NEW))
-        })
-        .await
-        .unwrap_or((Some(false), Vec::new()))
+        conn.shared
+            .crypt(move || {
+                let old_ok = match (&old, check_old) {
+                    (Some(o), true) => Some(accounts::verify_password(o, &hash)),
+                    _ => None,
+                };
+                (old_ok, policy_errors(&policy, &new, &history, NEW))
+            })
+            .await
+            .unwrap_or((Some(false), Vec::new()))
     };
     if check_old {
         match (&old_password, old_ok) {
@@ -240,9 +241,11 @@ async fn store_new_password(
     new_password: String,
 ) -> Result<(), MethodError> {
     let pw = new_password.clone();
-    let hash = tokio::task::spawn_blocking(move || accounts::hash_password(&pw))
+    let hash = conn
+        .shared
+        .crypt(move || accounts::hash_password(&pw))
         .await
-        .map_err(|e| MethodError::call(errno::EINVAL, format!("hashing failed: {e}")))?
+        .ok_or_else(|| MethodError::call(errno::EINVAL, "hashing failed"))?
         .map_err(|e| MethodError::call(errno::EINVAL, e.to_string()))?;
     conn.shared
         .store()
@@ -352,11 +355,11 @@ pub(crate) async fn update(conn: &Arc<Conn>, params: Vec<Value>) -> Result<Value
         let history =
             Store::recent_hashes(&user, policy.password_history_length.unwrap_or(0) as usize);
         let (pw2, policy2) = (pw.clone(), policy.clone());
-        let errs = tokio::task::spawn_blocking(move || {
-            policy_errors(&policy2, &pw2, &history, "user_update.password")
-        })
-        .await
-        .unwrap_or_default();
+        let errs = conn
+            .shared
+            .crypt(move || policy_errors(&policy2, &pw2, &history, "user_update.password"))
+            .await
+            .unwrap_or_default();
         if !errs.is_empty() {
             return Err(MethodError::Validation(errs));
         }
