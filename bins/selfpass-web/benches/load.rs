@@ -5,6 +5,10 @@
 //!
 //! Each client owns one seeded user (`user0001`…, its password changes every flow); the demo
 //! backend runs with the simulator's rate limit off, as the load run asks.
+//!
+//! In the same run it times one `$6$` check and counts the hash operations a flow performs (the
+//! portal's and the simulator's, through `unix_crypt::operations`), and prints the hash-bound
+//! limit: cores ÷ (operations per flow × operation time).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 #[allow(dead_code)]
@@ -71,6 +75,27 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Mean time of one `$6$` (5000 rounds) check while `threads` threads check at once and nothing
+/// else runs in the process. With one thread per core this is the cost the hash-bound limit
+/// needs: on shared (hyper-threaded) cores a check takes longer when the other core hashes too.
+fn sha512_check_time(threads: usize) -> f64 {
+    let password = b"load-bench-reference";
+    let stored = unix_crypt::hash(password, unix_crypt::Scheme::Sha512Crypt).unwrap();
+    assert!(unix_crypt::verify(password, &stored).unwrap());
+    const CHECKS: u32 = 20;
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..CHECKS {
+                    assert!(unix_crypt::verify(std::hint::black_box(password), &stored).unwrap());
+                }
+            });
+        }
+    });
+    t.elapsed().as_secs_f64() / f64::from(CHECKS)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -81,6 +106,7 @@ fn main() {
         .get(1)
         .map(|l| l.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| vec![8, MAX_CLIENTS]);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,6 +139,11 @@ fn main() {
         for clients in levels {
             let clients = clients.min(MAX_CLIENTS);
             let latencies = Arc::new(Mutex::new(Vec::new()));
+            // The machine's speed drifts (shared cores): time a check right before and right
+            // after the level and use the mean.
+            let alone = sha512_check_time(1);
+            let check_before = sha512_check_time(cores);
+            let ops_before = unix_crypt::operations();
             let started = Instant::now();
             let end = started + Duration::from_secs(seconds);
             let mut tasks = Vec::new();
@@ -135,15 +166,29 @@ fn main() {
                 task.await.unwrap();
             }
             let elapsed = started.elapsed().as_secs_f64();
+            let ops = unix_crypt::operations() - ops_before;
+            let check_after = sha512_check_time(cores);
+            let op_time = (check_before + check_after) / 2.0;
             let mut lat = latencies.lock().unwrap().clone();
             lat.sort();
+            let ops_per_flow = ops as f64 / lat.len().max(1) as f64;
             let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+            let rate = lat.len() as f64 / elapsed;
+            let limit = cores as f64 / (ops_per_flow * op_time);
             println!(
-                "clients {clients:>2}: {:>6.1} flows/s  p50 {:>5.1} ms  p99 {:>5.1} ms  ({} flows)",
-                lat.len() as f64 / elapsed,
+                "clients {clients:>2}: {rate:>6.1} flows/s  p50 {:>5.1} ms  p99 {:>5.1} ms  ({} flows)",
                 pick(0.50).as_secs_f64() * 1e3,
                 pick(0.99).as_secs_f64() * 1e3,
                 lat.len()
+            );
+            println!(
+                "            {ops_per_flow:.2} hash operations per flow; one $6$ check with every core hashing {:.2} ms (before {:.2}, after {:.2}; alone {:.2}); hash-bound limit {cores} ÷ ({ops_per_flow:.2} × {:.2} ms) = {limit:.1} flows/s; reached {:.0} %",
+                op_time * 1e3,
+                check_before * 1e3,
+                check_after * 1e3,
+                alone * 1e3,
+                op_time * 1e3,
+                rate / limit * 100.0
             );
         }
         println!(
