@@ -9,8 +9,8 @@ mod yescrypt;
 
 pub use error::{Error, Result};
 
-use subtle::ConstantTimeEq;
 use std::sync::atomic::{AtomicU64, Ordering};
+use subtle::ConstantTimeEq;
 
 /// A crypt(3) hash scheme this crate verifies and creates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
