@@ -33,6 +33,8 @@ const AUTH_MAX: usize = 65536;
 pub(crate) enum Action {
     None,
     Close(u16, String),
+    /// The call finished at once: its reply frame, if it has one, goes out now.
+    Reply(Option<String>),
     /// The call went on as a task: it waits on something.
     Spawned(JoinHandle<()>),
 }
@@ -71,7 +73,7 @@ impl Session {
         reply: impl FnOnce(&str, Result<Value, MethodError>) -> Option<String> + Send + 'static,
     ) -> Action {
         self.inflight.fetch_add(1, Ordering::SeqCst);
-        let (conn, tx, mute) = (self.conn.clone(), self.tx.clone(), self.mute.clone());
+        let conn = self.conn.clone();
         let (inflight, running) = (self.inflight.clone(), self.running.clone());
         let mut call = Box::pin(async move {
             let permit = running.acquire_owned().await;
@@ -81,16 +83,21 @@ impl Session {
                 tokio::time::sleep(d).await;
             }
             inflight.fetch_sub(1, Ordering::SeqCst);
-            if let Some(frame) = reply(&method, result) {
-                send(&tx, &mute, frame);
-            }
+            reply(&method, result)
         });
         // A first poll with a no-op waker is safe: a pending call is polled again, with the
         // task's own waker, as soon as it is spawned.
         let mut first_poll = Context::from_waker(Waker::noop());
         match call.as_mut().poll(&mut first_poll) {
-            Poll::Ready(()) => Action::None,
-            Poll::Pending => Action::Spawned(tokio::spawn(call)),
+            Poll::Ready(frame) => Action::Reply(frame),
+            Poll::Pending => {
+                let (tx, mute) = (self.tx.clone(), self.mute.clone());
+                Action::Spawned(tokio::spawn(async move {
+                    if let Some(frame) = call.await {
+                        send(&tx, &mute, frame);
+                    }
+                }))
+            }
         }
     }
 
@@ -185,7 +192,12 @@ where
                             return;
                         }
                         _ if drop_now => return,
-                        _ => {}
+                        Action::Reply(Some(frame)) => {
+                            if sink.send(Message::text(frame)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Action::Reply(None) | Action::Spawned(_) | Action::None => {}
                     }
                 }
                 Some(Ok(_)) => {}

@@ -1,6 +1,6 @@
 //! JSON-RPC 2.0 framing (`/api/current`, `/api/vX`): validation, error objects, replies.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::connection::{Action, Session};
 use crate::methods;
@@ -46,7 +46,7 @@ pub(crate) fn on_text(session: &Session, text: &str) -> Action {
             return Action::None;
         }
     };
-    let msg = match parsed {
+    let mut msg = match parsed {
         Value::Object(m) => m,
         Value::Array(_) => {
             session.send(jsonrpc_plain_error(
@@ -94,14 +94,14 @@ pub(crate) fn on_text(session: &Session, text: &str) -> Action {
         }
         return Action::None;
     }
-    let params = match msg.get("params") {
-        Some(Value::Array(a)) => a.clone(),
+    let params = match msg.remove("params") {
+        Some(Value::Array(a)) => a,
         _ => Vec::new(),
     };
     session.start_call(method, params, move |method, result| {
         let id = id?;
         Some(match result {
-            Ok(v) => json!({"jsonrpc": "2.0", "result": v, "id": id}).to_string(),
+            Ok(v) => format!(r#"{{"jsonrpc":"2.0","result":{v},"id":{id}}}"#),
             Err(e) => jsonrpc_error_frame(&id, e.to_jsonrpc(method)),
         })
     })

@@ -81,22 +81,22 @@ pub(crate) fn check_arity(params: &[Value], max: usize) -> Result<(), MethodErro
 
 /// Checks the caller may call `method`, applying the rate limit to unauthenticated callers.
 async fn authorize(conn: &Conn, method: &str, access: Access) -> Result<(), MethodError> {
-    let creds = conn.creds();
-    match access {
-        Access::PublicUnlimited => Ok(()),
-        Access::Public => {
-            if creds.is_none() {
-                rate_limit(conn, method).await?;
-            }
-            Ok(())
-        }
-        Access::Authenticated => creds.map(|_| ()).ok_or_else(MethodError::not_authenticated),
+    let rate_limited = conn.with_creds(|creds| match access {
+        Access::PublicUnlimited => Ok(false),
+        Access::Public => Ok(creds.is_none()),
+        Access::Authenticated => creds
+            .map(|_| false)
+            .ok_or_else(MethodError::not_authenticated),
         Access::Role(role) => match creds {
             None => Err(MethodError::not_authenticated()),
-            Some(c) if c.has_role(role) => Ok(()),
+            Some(c) if c.has_role(role) => Ok(false),
             Some(_) => Err(MethodError::not_authorized()),
         },
+    })?;
+    if rate_limited {
+        rate_limit(conn, method).await?;
     }
+    Ok(())
 }
 
 /// Per method per IP: `max_calls` per window, then a random sleep and EBUSY.

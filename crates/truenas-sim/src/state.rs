@@ -116,6 +116,11 @@ impl Conn {
         lock(&self.state).creds.clone()
     }
 
+    /// Looks at the credentials without copying them (the per-call authorization check).
+    pub(crate) fn with_creds<R>(&self, look: impl FnOnce(Option<&Credentials>) -> R) -> R {
+        look(lock(&self.state).creds.as_ref())
+    }
+
     pub(crate) fn authenticated(&self) -> bool {
         lock(&self.state).creds.is_some()
     }
