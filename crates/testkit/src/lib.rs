@@ -64,6 +64,35 @@ pub fn unique_name(prefix: &str) -> String {
     name
 }
 
+/// Polls `ready` every 20 ms until it holds. If the child exits first or `timeout` passes, kills
+/// its process group and fails with the last 10 lines of its log file.
+pub(crate) fn wait_until_ready(
+    child: &mut std::process::Child,
+    server: &'static str,
+    timeout: std::time::Duration,
+    log: &std::path::Path,
+    mut ready: impl FnMut() -> bool,
+) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        if ready() {
+            return Ok(());
+        }
+        let exited = matches!(child.try_wait(), Ok(Some(_)));
+        if exited || started.elapsed() > timeout {
+            kill_group(child);
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(10).collect();
+            return Err(Error::NotReady {
+                server,
+                seconds: timeout.as_secs(),
+                log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Kills a child's whole process group (tests start servers in their own group) and reaps it.
 pub(crate) fn kill_group(child: &mut std::process::Child) {
     let pid = child.id() as libc::pid_t;

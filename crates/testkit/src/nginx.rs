@@ -4,9 +4,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Error, Result, free_port, kill_group, require};
+use crate::{Error, Result, free_port, kill_group, require, wait_until_ready};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -100,25 +100,11 @@ http {{
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()?;
-        let started = Instant::now();
-        loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(Nginx { child, port, dir });
-            }
-            let exited = matches!(child.try_wait(), Ok(Some(_)));
-            if exited || started.elapsed() > READY_TIMEOUT {
-                kill_group(&mut child);
-                let text =
-                    std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(10).collect();
-                return Err(Error::NotReady {
-                    server: "nginx",
-                    seconds: READY_TIMEOUT.as_secs(),
-                    log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let log = dir.path().join("error.log");
+        wait_until_ready(&mut child, "nginx", READY_TIMEOUT, &log, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })?;
+        Ok(Nginx { child, port, dir })
     }
 
     /// The port it listens on.

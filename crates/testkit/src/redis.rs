@@ -5,9 +5,9 @@ use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::{Error, Result, free_port, kill_group, require};
+use crate::{Error, Result, free_port, kill_group, require, wait_until_ready};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -77,28 +77,14 @@ impl RedisServer {
             // Its own process group, so kill_group reaches anything it forks.
             .process_group(0)
             .spawn()?;
-        let started = Instant::now();
-        loop {
-            if ping(port) {
-                return Ok(RedisServer {
-                    child,
-                    port,
-                    _dir: dir,
-                });
-            }
-            let exited = matches!(child.try_wait(), Ok(Some(_)));
-            if exited || started.elapsed() > READY_TIMEOUT {
-                kill_group(&mut child);
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                let tail: Vec<&str> = text.lines().rev().take(10).collect();
-                return Err(Error::NotReady {
-                    server: "redis-server",
-                    seconds: READY_TIMEOUT.as_secs(),
-                    log: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_ready(&mut child, "redis-server", READY_TIMEOUT, &log, || {
+            ping(port)
+        })?;
+        Ok(RedisServer {
+            child,
+            port,
+            _dir: dir,
+        })
     }
 
     /// The port it listens on.
