@@ -644,16 +644,9 @@ impl Core {
         current: &SecretString,
         new: &SecretString,
     ) -> Result<(), Failure> {
-        let before = user.last_password_change.map(|d| d.0);
         let result = login.set_own_password(&user.username, current, new).await;
         login.close().await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if e.validation_errors().is_empty() && (e.is_retryable() || e.is_timeout()) => {
-                self.settle_unknown(user, new, before).await
-            }
-            Err(e) => Err(server_refusal(&e)),
-        }
+        self.settle_change(user, new, result).await
     }
 
     async fn change_with_service_key(
@@ -661,15 +654,27 @@ impl Core {
         user: &User,
         new: &SecretString,
     ) -> Result<(), Failure> {
-        let before = user.last_password_change.map(|d| d.0);
-        match self
+        let result = self
             .inner
             .service
             .user_set_password_admin(user.id, new)
-            .await
-        {
+            .await;
+        self.settle_change(user, new, result).await
+    }
+
+    /// What a change call's result means for the user, on either path. An error that leaves it
+    /// unknown whether the change took effect (connection lost or timed out, no validation
+    /// errors) is settled by looking, never by retrying.
+    async fn settle_change(
+        &self,
+        user: &User,
+        new: &SecretString,
+        result: Result<(), truenas_client::Error>,
+    ) -> Result<(), Failure> {
+        match result {
             Ok(()) => Ok(()),
             Err(e) if e.validation_errors().is_empty() && (e.is_retryable() || e.is_timeout()) => {
+                let before = user.last_password_change.map(|d| d.0);
                 self.settle_unknown(user, new, before).await
             }
             Err(e) => Err(server_refusal(&e)),
