@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::Markup;
-use selfpass_core::{ClientInfo, Failure, Kind, SignIn};
+use selfpass_core::{ClientInfo, Failure, Kind, PendingSecondFactor, Session, SignIn};
 use std::time::Instant;
 
 type State = web::Data<AppState>;
@@ -225,11 +225,7 @@ async fn sign_in(
         .await;
     state.metrics().observe(started.elapsed());
     match result {
-        Ok(SignIn::Done(session)) => {
-            state.metrics().count(Event::SignedIn);
-            websession::sign_in(&ws, &session);
-            redirect(&state, "/change")
-        }
+        Ok(SignIn::Done(session)) => signed_in(&state, &ws, &session),
         Ok(SignIn::SecondFactor(pending)) => {
             websession::await_code(&ws, &pending);
             redirect(&state, "/signin/code")
@@ -248,6 +244,23 @@ async fn sign_in(
     }
 }
 
+/// The password (and code, if asked) proved: the session is the user's; on to the change page.
+fn signed_in(state: &AppState, ws: &WebSession, session: &Session) -> HttpResponse {
+    state.metrics().count(Event::SignedIn);
+    websession::sign_in(ws, session);
+    redirect(state, "/change")
+}
+
+/// The sign-in waiting for its two-factor code, or where to send a browser that has none.
+// The same shape as the guards above: the error is the early response itself.
+#[allow(clippy::result_large_err)]
+fn awaiting_code(state: &AppState, ws: &WebSession) -> Result<PendingSecondFactor, HttpResponse> {
+    if websession::touch(ws, state.settings()) == Freshness::Ended {
+        return Err(redirect(state, "/signin?ended=1"));
+    }
+    websession::pending(ws).ok_or_else(|| redirect(state, "/signin"))
+}
+
 fn count_failure(state: &AppState, failure: &Failure, otherwise: Event) {
     if failure.kind() == Kind::TooManyAttempts {
         state.metrics().count(Event::Throttled);
@@ -257,11 +270,9 @@ fn count_failure(state: &AppState, failure: &Failure, otherwise: Event) {
 }
 
 async fn code_page(state: State, ws: WebSession) -> HttpResponse {
-    if websession::touch(&ws, state.settings()) == Freshness::Ended {
-        return redirect(&state, "/signin?ended=1");
-    }
-    let Some(pending) = websession::pending(&ws) else {
-        return redirect(&state, "/signin");
+    let pending = match awaiting_code(&state, &ws) {
+        Ok(pending) => pending,
+        Err(res) => return res,
     };
     let token = websession::csrf_token(&ws);
     html(
@@ -281,11 +292,9 @@ async fn code(
         Ok(form) => form,
         Err(res) => return res,
     };
-    if websession::touch(&ws, state.settings()) == Freshness::Ended {
-        return redirect(&state, "/signin?ended=1");
-    }
-    let Some(pending) = websession::pending(&ws) else {
-        return redirect(&state, "/signin");
+    let pending = match awaiting_code(&state, &ws) {
+        Ok(pending) => pending,
+        Err(res) => return res,
     };
     let started = Instant::now();
     let result = state
@@ -298,11 +307,7 @@ async fn code(
         .await;
     state.metrics().observe(started.elapsed());
     match result {
-        Ok(session) => {
-            state.metrics().count(Event::SignedIn);
-            websession::sign_in(&ws, &session);
-            redirect(&state, "/change")
-        }
+        Ok(session) => signed_in(&state, &ws, &session),
         Err(failure) => {
             count_failure(&state, &failure, Event::SignInFailed);
             let token = websession::csrf_token(&ws);
