@@ -123,6 +123,12 @@ async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> Option<(Request, Vec<u8>)
     ))
 }
 
+/// `200 OK` with `value` as a JSON body (the plain-HTTP `/api/...` endpoints).
+async fn respond_json<S: AsyncWrite + Unpin>(s: &mut S, value: &impl serde::Serialize) {
+    let body = serde_json::to_string(value).unwrap_or_default();
+    respond(s, "200 OK", &[], "application/json; charset=utf-8", &body).await;
+}
+
 async fn respond<S: AsyncWrite + Unpin>(
     s: &mut S,
     status: &str,
@@ -205,27 +211,11 @@ where
                 .copied()
                 .filter(|v| *v != "v24.10")
                 .collect();
-            let body = serde_json::to_string(&visible).unwrap_or_default();
-            respond(
-                &mut s,
-                "200 OK",
-                &[],
-                "application/json; charset=utf-8",
-                &body,
-            )
-            .await;
+            respond_json(&mut s, &visible).await;
             return;
         }
         "/api/boot_id" => {
-            let body = serde_json::to_string(&shared.boot_id).unwrap_or_default();
-            respond(
-                &mut s,
-                "200 OK",
-                &[],
-                "application/json; charset=utf-8",
-                &body,
-            )
-            .await;
+            respond_json(&mut s, &shared.boot_id).await;
             return;
         }
         "/websocket" => Framing::Legacy { connected: false },
