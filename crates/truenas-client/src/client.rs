@@ -376,26 +376,25 @@ impl Client {
             (Protocol::Auto, None) => ("/api/current".to_string(), false),
         };
         let auto = opts.protocol == Protocol::Auto && ep.path().is_none();
-        let (mut sink, mut stream, legacy) =
-            match transport::open(ep, &path, opts, roots.clone()).await {
-                Ok((s, r)) => (s, r, legacy),
-                Err(Error::UpgradeRefused { status: 404, .. }) if auto => {
-                    tracing::info!(
-                        "/api/current not found (TrueNAS before 25.04?): using legacy /websocket"
-                    );
-                    let (s, r) = transport::open(ep, "/websocket", opts, roots).await?;
-                    (s, r, true)
-                }
-                Err(e) => return Err(e),
-            };
+        let (mut socket, legacy) = match transport::open(ep, &path, opts, roots.clone()).await {
+            Ok(s) => (s, legacy),
+            Err(Error::UpgradeRefused { status: 404, .. }) if auto => {
+                tracing::info!(
+                    "/api/current not found (TrueNAS before 25.04?): using legacy /websocket"
+                );
+                let s = transport::open(ep, "/websocket", opts, roots).await?;
+                (s, true)
+            }
+            Err(e) => return Err(e),
+        };
         let codec: Arc<dyn Codec> = if legacy {
             Arc::new(Legacy)
         } else {
             Arc::new(JsonRpc)
         };
-        engine::handshake(codec.as_ref(), &mut sink, &mut stream, opts.connect_timeout).await?;
+        engine::handshake(codec.as_ref(), &mut socket, opts.connect_timeout).await?;
         tracing::debug!(endpoint = %ep, protocol = codec.name(), "connected");
-        let handle = engine::spawn(codec, sink, stream, opts.keepalive);
+        let handle = engine::spawn(codec, socket, opts.keepalive);
         Ok(Arc::new(Conn { handle, legacy }))
     }
 
@@ -488,7 +487,7 @@ impl Client {
                 .call(id, method, params, Some(permit))
                 .await
                 .map_err(|f| match f {
-                    Failure::Remote(e) => e.into_error(method),
+                    Failure::Remote(e) => (*e).into_error(method),
                     Failure::Local(e) => e,
                 })
         };

@@ -499,9 +499,9 @@ fn hello_for(path: &str) -> (String, fn(&Value) -> bool) {
 /// legacy endpoint answers `failed`; [`Error::Timeout`] when no answer comes.
 pub async fn upgrade(endpoint: &Endpoint, path: &str, options: &Options) -> Result<()> {
     let limit = options.connect_timeout;
-    let (mut sink, mut stream) = transport::open(endpoint, path, options, None).await?;
+    let mut socket = transport::open(endpoint, path, options, None).await?;
     let (hello, is_reply) = hello_for(path);
-    let sent = tokio::time::timeout(limit, sink.send(Frame::Text(hello)))
+    let sent = tokio::time::timeout(limit, socket.send(Frame::Text(hello)))
         .await
         .map_err(|_| timeout_err(Stage::Handshake, limit))
         .and_then(|r| r);
@@ -509,7 +509,7 @@ pub async fn upgrade(endpoint: &Endpoint, path: &str, options: &Options) -> Resu
     let wait = if sent.is_ok() { limit } else { CLOSE_GRACE };
     let answer = tokio::time::timeout(wait, async {
         loop {
-            match stream.next().await {
+            match socket.next().await {
                 Some(Ok(Frame::Text(t))) => {
                     let Ok(v) = serde_json::from_str::<Value>(&t) else {
                         continue;
@@ -553,7 +553,7 @@ pub async fn upgrade(endpoint: &Endpoint, path: &str, options: &Options) -> Resu
     };
     let _ = tokio::time::timeout(
         CLOSE_GRACE,
-        sink.send(Frame::Close(Some((1000, String::new())))),
+        socket.send(Frame::Close(Some((1000, String::new())))),
     )
     .await;
     result

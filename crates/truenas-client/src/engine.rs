@@ -1,13 +1,19 @@
-//! The engine: one driver task owns the socket; handles send requests over a channel; replies are
-//! matched by id through a map of oneshot senders; on close every pending call fails with the same
-//! error (close code and reason included).
+//! The engine: one socket, many concurrent calls, replies matched by id through a map of oneshot
+//! senders; on close every pending call fails with the same error (close code and reason included).
 //!
-//! The driver only sees [`Frame`]s through a boxed sink and stream, so unit tests drive it over
+//! Whoever holds the socket reads it. A caller that finds the socket free writes its own frame and
+//! reads until its reply comes, dispatching any other reply on the way: a lone caller's round trip
+//! is one write and one read, like a raw WebSocket's, with no task hop. A caller that finds the
+//! socket taken queues its frame for the holder to write and waits. A holder that leaves with calls
+//! still unanswered wakes the driver task, which reads on their behalf; the driver also watches an
+//! idle connection (close frames, keep-alive) after a quiet spell.
+//!
+//! The engine only sees [`Frame`]s through a boxed sink-and-stream, so unit tests drive it over
 //! channels without a socket.
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,33 +36,59 @@ pub(crate) enum Frame {
     Other,
 }
 
-pub(crate) type FrameSink = Pin<Box<dyn Sink<Frame, Error = Error> + Send>>;
-pub(crate) type FrameStream = Pin<Box<dyn Stream<Item = Result<Frame>> + Send>>;
+/// Both directions of one WebSocket, as frames.
+pub(crate) trait FrameIo:
+    Sink<Frame, Error = Error> + Stream<Item = Result<Frame>> + Send
+{
+}
+impl<T> FrameIo for T where T: Sink<Frame, Error = Error> + Stream<Item = Result<Frame>> + Send {}
+
+pub(crate) type Socket = Pin<Box<dyn FrameIo>>;
 
 /// How a call ended, before it is tied to its method name.
 pub(crate) enum Failure {
-    Remote(RemoteError),
+    /// Boxed: errors are rare, and a small `Reply` is cheap to pass around.
+    Remote(Box<RemoteError>),
     Local(Error),
 }
 
 pub(crate) type Reply = std::result::Result<Box<RawValue>, Failure>;
+
+/// Why a connection ended: the close code, if any, and the reason.
+type Ended = (Option<u16>, String);
 
 /// Calls sent and not yet answered: the reply channel and the in-flight slot, held until the
 /// server answers (or the connection closes), even when the caller has given up: the server still
 /// counts the call.
 type Pending = HashMap<u64, (oneshot::Sender<Reply>, Option<OwnedSemaphorePermit>)>;
 
+/// What the reader holds: the socket, and the frames callers queued while it was taken.
+struct Wire {
+    socket: Socket,
+    queued: mpsc::UnboundedReceiver<String>,
+}
+
+/// After this long without a call the driver takes the socket to watch the idle connection.
+const QUIET: Duration = Duration::from_secs(1);
+const PING_ID_BASE: u64 = 1 << 62;
+/// Queued frames written per flush.
+const BATCH: usize = 32;
+
 /// State shared between the driver and the handles.
 pub(crate) struct Shared {
-    closed: Mutex<Option<(Option<u16>, String)>>,
+    closed: Mutex<Option<Ended>>,
     is_closed: AtomicBool,
     /// Set after a successful login: enables keep-alive pings.
     pub authenticated: AtomicBool,
     pending: Mutex<Pending>,
-    /// The write half. A caller that finds it free writes its frame itself (one task hop less);
-    /// otherwise the frame goes through the driver, which batches writes under load.
-    sink: tokio::sync::Mutex<FrameSink>,
-    stop: Notify,
+    wire: tokio::sync::Mutex<Wire>,
+    queue: mpsc::UnboundedSender<String>,
+    /// Calls started so far: tells the driver whether the connection was quiet.
+    calls: AtomicU64,
+    /// Every handle is gone: close the socket.
+    handles_gone: AtomicBool,
+    /// Wakes the driver: calls left without a reader, the connection closed, or handles gone.
+    wake_driver: Notify,
 }
 
 impl Shared {
@@ -74,7 +106,7 @@ impl Shared {
 
     /// Marks the connection closed (the first reason wins) and fails every pending call with
     /// the same error.
-    fn fail_all(&self, code: Option<u16>, reason: String) {
+    fn fail_all(&self, (code, reason): Ended) {
         let drained: Vec<_> = match self.pending.lock() {
             Ok(mut p) => {
                 if let Ok(mut g) = self.closed.lock() {
@@ -91,7 +123,7 @@ impl Shared {
         for (_, (tx, _permit)) in drained {
             let _ = tx.send(Err(Failure::Local(self.close_error())));
         }
-        self.stop.notify_one();
+        self.wake_driver.notify_one();
     }
 
     fn pending_is_empty(&self) -> bool {
@@ -99,13 +131,104 @@ impl Shared {
     }
 }
 
+/// The socket, held. Dropping it lets go of the socket first, then hands any call still waiting
+/// for its reply to the driver.
+struct Reader<'a> {
+    shared: &'a Shared,
+    wire: Option<tokio::sync::MutexGuard<'a, Wire>>,
+}
+
+/// What one [`Reader::step`] did.
+enum Step {
+    Read,
+    Wrote,
+}
+
+impl<'a> Reader<'a> {
+    fn new(shared: &'a Shared, wire: tokio::sync::MutexGuard<'a, Wire>) -> Self {
+        Reader {
+            shared,
+            wire: Some(wire),
+        }
+    }
+
+    fn wire(&mut self) -> Result<&mut Wire> {
+        self.wire
+            .as_deref_mut()
+            .ok_or_else(|| Error::closed(None, "socket released"))
+    }
+
+    /// Writes any frame left half-sent by a caller that gave up.
+    async fn flush(&mut self) -> std::result::Result<(), Ended> {
+        let wire = self.wire().map_err(|e| (None, e.to_string()))?;
+        wire.socket.flush().await.map_err(lost_sending)
+    }
+
+    /// Reads one frame and dispatches it, or writes the frames callers queued.
+    async fn step(&mut self, codec: &dyn Codec) -> std::result::Result<Step, Ended> {
+        let shared = self.shared;
+        let wire = self.wire().map_err(|e| (None, e.to_string()))?;
+        tokio::select! {
+            biased;
+            frame = wire.socket.next() => match frame {
+                Some(Ok(Frame::Text(t))) => {
+                    dispatch(codec, shared, &t);
+                    Ok(Step::Read)
+                }
+                Some(Ok(Frame::Other)) => Ok(Step::Read),
+                Some(Ok(Frame::Close(Some((c, r))))) => Err((Some(c), r)),
+                Some(Ok(Frame::Close(None))) => Err((None, "closed by server without a code".into())),
+                Some(Err(e)) => Err((None, format!("connection lost: {}", chain(&e)))),
+                None => Err((None, "connection lost".into())),
+            },
+            Some(text) = wire.queued.recv() => {
+                wire.socket.feed(Frame::Text(text)).await.map_err(lost_sending)?;
+                for _ in 1..BATCH {
+                    let Ok(text) = wire.queued.try_recv() else { break };
+                    wire.socket.feed(Frame::Text(text)).await.map_err(lost_sending)?;
+                }
+                wire.socket.flush().await.map_err(lost_sending)?;
+                Ok(Step::Wrote)
+            }
+        }
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        // Let go first: a call registered before this check found the socket taken and relies
+        // on it (see `Handle::call`).
+        drop(self.wire.take());
+        if !self.shared.pending_is_empty() {
+            self.shared.wake_driver.notify_one();
+        }
+    }
+}
+
+fn lost_sending(e: Error) -> Ended {
+    (
+        None,
+        format!("connection lost while sending: {}", chain(&e)),
+    )
+}
+
+/// Tells the driver to close the socket when the last handle goes.
+struct Closer(Arc<Shared>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.0.handles_gone.store(true, Ordering::Release);
+        self.0.wake_driver.notify_one();
+    }
+}
+
 /// A cloneable handle to one running connection. When the last handle is dropped, the driver
 /// closes the socket (code 1000).
 #[derive(Clone)]
 pub(crate) struct Handle {
-    tx: mpsc::Sender<String>,
     pub shared: Arc<Shared>,
     pub codec: Arc<dyn Codec>,
+    _closer: Arc<Closer>,
 }
 
 impl Handle {
@@ -117,9 +240,9 @@ impl Handle {
         params: &Value,
         permit: Option<OwnedSemaphorePermit>,
     ) -> Reply {
-        let shared = &self.shared;
+        let shared = &*self.shared;
         let text = self.codec.encode_call(id, method, params);
-        let (tx, rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
         {
             let Ok(mut p) = shared.pending.lock() else {
                 return Err(Failure::Local(shared.close_error()));
@@ -130,36 +253,73 @@ impl Handle {
             }
             p.insert(id, (tx, permit));
         }
+        shared.calls.fetch_add(1, Ordering::Relaxed);
+        // Registered before looking at the socket: whoever holds it now sees this call when it
+        // lets go, and hands it to the driver.
+        let Ok(wire) = shared.wire.try_lock() else {
+            if shared.queue.send(text).is_err() {
+                forget(shared, id);
+                return Err(Failure::Local(shared.close_error()));
+            }
+            return settle(shared, rx.await);
+        };
+        let mut reader = Reader::new(shared, wire);
         // If this future is dropped before the frame is handed over, forget the call (and free
         // its slot): the server never saw it.
         let mut unsent = Unsent {
             shared,
             id: Some(id),
         };
-        let sent = match shared.sink.try_lock() {
-            Ok(mut sink) => sink.send(Frame::Text(text)).await,
-            Err(_) => self.tx.send(text).await.map_err(|_| shared.close_error()),
+        let sent = match reader.wire() {
+            Ok(wire) => match wire.socket.feed(Frame::Text(text)).await {
+                Ok(()) => {
+                    unsent.id = None;
+                    wire.socket.flush().await
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
         };
-        unsent.id = None;
+        drop(unsent);
         if let Err(e) = sent {
-            shared.fail_all(
-                None,
-                format!("connection lost while sending: {}", chain(&e)),
-            );
+            shared.fail_all(lost_sending(e));
         }
-        match rx.await {
-            Ok(r) => r,
-            Err(_) => Err(Failure::Local(shared.close_error())),
+        loop {
+            tokio::select! {
+                biased;
+                reply = &mut rx => {
+                    return settle(shared, reply);
+                }
+                step = reader.step(self.codec.as_ref()) => {
+                    if let Err(ended) = step {
+                        shared.fail_all(ended);
+                    }
+                }
+            }
         }
     }
 
     /// `true` while the connection is usable.
     pub(crate) fn is_open(&self) -> bool {
-        !self.shared.is_closed() && !self.tx.is_closed()
+        !self.shared.is_closed()
     }
 }
 
-/// Removes a registered call whose frame was never handed to the socket or the driver.
+/// The reply a caller got, or the connection's close error when its call was dropped unanswered.
+fn settle(shared: &Shared, got: std::result::Result<Reply, oneshot::error::RecvError>) -> Reply {
+    match got {
+        Ok(reply) => reply,
+        Err(_) => Err(Failure::Local(shared.close_error())),
+    }
+}
+
+fn forget(shared: &Shared, id: u64) {
+    if let Ok(mut p) = shared.pending.lock() {
+        p.remove(&id);
+    }
+}
+
+/// Removes a registered call whose frame was never handed to the socket.
 struct Unsent<'a> {
     shared: &'a Shared,
     id: Option<u64>,
@@ -167,10 +327,8 @@ struct Unsent<'a> {
 
 impl Drop for Unsent<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id
-            && let Ok(mut p) = self.shared.pending.lock()
-        {
-            p.remove(&id);
+        if let Some(id) = self.id {
+            forget(self.shared, id);
         }
     }
 }
@@ -178,17 +336,16 @@ impl Drop for Unsent<'_> {
 /// Runs the legacy `connect` → `connected` exchange before the driver starts.
 pub(crate) async fn handshake(
     codec: &dyn Codec,
-    sink: &mut FrameSink,
-    stream: &mut FrameStream,
+    socket: &mut Socket,
     limit: Duration,
 ) -> Result<()> {
     let Some(hello) = codec.hello() else {
         return Ok(());
     };
     let fut = async {
-        sink.send(Frame::Text(hello)).await?;
+        socket.send(Frame::Text(hello)).await?;
         loop {
-            match stream.next().await {
+            match socket.next().await {
                 Some(Ok(Frame::Text(t))) => match codec.decode(&t) {
                     Inbound::Connected => return Ok(()),
                     Inbound::Failed => {
@@ -220,94 +377,115 @@ pub(crate) async fn handshake(
 }
 
 /// Starts the driver task.
-pub(crate) fn spawn(
-    codec: Arc<dyn Codec>,
-    sink: FrameSink,
-    stream: FrameStream,
-    keepalive: Option<Duration>,
-) -> Handle {
-    let (tx, rx) = mpsc::channel(64);
+pub(crate) fn spawn(codec: Arc<dyn Codec>, socket: Socket, keepalive: Option<Duration>) -> Handle {
+    let (queue, queued) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         closed: Mutex::new(None),
         is_closed: AtomicBool::new(false),
         authenticated: AtomicBool::new(false),
         pending: Mutex::new(HashMap::new()),
-        sink: tokio::sync::Mutex::new(sink),
-        stop: Notify::new(),
+        wire: tokio::sync::Mutex::new(Wire { socket, queued }),
+        queue,
+        calls: AtomicU64::new(0),
+        handles_gone: AtomicBool::new(false),
+        wake_driver: Notify::new(),
     });
-    let handle = Handle {
-        tx,
-        shared: shared.clone(),
-        codec: codec.clone(),
-    };
-    tokio::spawn(drive(codec, stream, rx, shared, keepalive));
-    handle
+    tokio::spawn(drive(codec.clone(), shared.clone(), keepalive));
+    Handle {
+        _closer: Arc::new(Closer(shared.clone())),
+        shared,
+        codec,
+    }
 }
 
-const PING_ID_BASE: u64 = 1 << 62;
-const BATCH: usize = 32;
-
-async fn drive(
-    codec: Arc<dyn Codec>,
-    mut stream: FrameStream,
-    mut rx: mpsc::Receiver<String>,
-    shared: Arc<Shared>,
-    keepalive: Option<Duration>,
-) {
+/// The driver: dormant while callers read for themselves; reads for calls a caller left behind;
+/// watches the connection once it has been quiet; closes the socket when the handles are gone.
+async fn drive(codec: Arc<dyn Codec>, shared: Arc<Shared>, keepalive: Option<Duration>) {
     let period = keepalive.unwrap_or(Duration::from_secs(3600));
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let quiet = QUIET.min(period);
     let mut ping_seq = PING_ID_BASE;
-    let (code, reason): (Option<u16>, String) = loop {
+    let ended: Ended = 'life: loop {
+        let seen = shared.calls.load(Ordering::Relaxed);
         tokio::select! {
-            frame = stream.next() => match frame {
-                Some(Ok(Frame::Text(t))) => dispatch(codec.as_ref(), &shared, &t),
-                Some(Ok(Frame::Close(Some((c, r))))) => break (Some(c), r),
-                Some(Ok(Frame::Close(None))) => break (None, "closed by server without a code".into()),
-                Some(Ok(Frame::Other)) => {}
-                Some(Err(e)) => break (None, format!("connection lost: {}", chain(&e))),
-                None => break (None, "connection lost".into()),
-            },
-            text = rx.recv() => {
-                let mut sink = shared.sink.lock().await;
-                let Some(text) = text else {
-                    let _ = sink.send(Frame::Close(Some((1000, String::new())))).await;
-                    break (Some(1000), "client closed the connection".into());
-                };
-                let mut res = sink.feed(Frame::Text(text)).await;
-                let mut n = 1;
-                while res.is_ok() && n < BATCH {
-                    match rx.try_recv() {
-                        Ok(text) => { res = sink.feed(Frame::Text(text)).await; n += 1; }
-                        Err(_) => break,
+            () = shared.wake_driver.notified() => {}
+            () = tokio::time::sleep(quiet) => {}
+        }
+        if shared.is_closed() {
+            return;
+        }
+        let closing = shared.handles_gone.load(Ordering::Acquire);
+        if !closing && shared.pending_is_empty() && shared.calls.load(Ordering::Relaxed) != seen {
+            continue; // callers are active and read for themselves
+        }
+        let wire = if closing {
+            shared.wire.lock().await
+        } else {
+            match shared.wire.try_lock() {
+                Ok(wire) => wire,
+                // A caller holds the socket: it hands over any call it leaves behind.
+                Err(_) => continue,
+            }
+        };
+        let mut reader = Reader::new(&shared, wire);
+        if closing {
+            if let Ok(wire) = reader.wire() {
+                let _ = wire
+                    .socket
+                    .send(Frame::Close(Some((1000, String::new()))))
+                    .await;
+            }
+            break (Some(1000), "client closed the connection".into());
+        }
+        if let Err(ended) = reader.flush().await {
+            break ended;
+        }
+        let mut served = !shared.pending_is_empty();
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                () = shared.wake_driver.notified() => {
+                    if shared.is_closed() {
+                        return;
+                    }
+                    if shared.handles_gone.load(Ordering::Acquire) {
+                        if let Ok(wire) = reader.wire() {
+                            let _ = wire.socket.send(Frame::Close(Some((1000, String::new())))).await;
+                        }
+                        break 'life (Some(1000), "client closed the connection".into());
                     }
                 }
-                if res.is_ok() {
-                    res = sink.flush().await;
-                }
-                if let Err(e) = res {
-                    break (None, format!("connection lost while sending: {}", chain(&e)));
+                step = reader.step(codec.as_ref()) => match step {
+                    Ok(Step::Wrote) => served = true,
+                    Ok(Step::Read) => {}
+                    Err(ended) => break 'life ended,
+                },
+                _ = ticker.tick(), if keepalive.is_some() => {
+                    // Only when logged in (pre-login pings count against the rate limit), and
+                    // only when idle: a ping must never take the 21st slot.
+                    if shared.authenticated.load(Ordering::Acquire) && shared.pending_is_empty() {
+                        ping_seq += 1;
+                        let text = codec.encode_call(ping_seq, "core.ping", &Value::Null);
+                        tracing::trace!("keep-alive core.ping");
+                        let sent = match reader.wire() {
+                            Ok(wire) => wire.socket.send(Frame::Text(text)).await,
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = sent {
+                            break 'life lost_sending(e);
+                        }
+                    }
                 }
             }
-            () = shared.stop.notified() => break (None, "connection lost".into()),
-            _ = ticker.tick(), if keepalive.is_some() => {
-                // Only when logged in (pre-login pings count against the rate limit), and only
-                // when idle: a busy connection is alive, and a ping must never take the 21st slot.
-                if shared.authenticated.load(Ordering::Acquire) && shared.pending_is_empty() {
-                    ping_seq += 1;
-                    let text = codec.encode_call(ping_seq, "core.ping", &Value::Null);
-                    tracing::trace!("keep-alive core.ping");
-                    let mut sink = shared.sink.lock().await;
-                    if let Err(e) = sink.send(Frame::Text(text)).await {
-                        break (None, format!("connection lost while sending: {}", chain(&e)));
-                    }
-                }
+            // Calls are flowing again: let the next caller read for itself.
+            if served && shared.pending_is_empty() {
+                break;
             }
         }
     };
-    tracing::debug!(?code, %reason, "connection closed");
-    shared.fail_all(code, reason);
-    rx.close();
+    tracing::debug!(code = ?ended.0, reason = %ended.1, "connection closed");
+    shared.fail_all(ended);
 }
 
 /// An error and its sources, on one line.
@@ -327,7 +505,7 @@ fn dispatch(codec: &dyn Codec, shared: &Shared, text: &str) {
         Inbound::Reply { id, outcome } => {
             let entry = shared.pending.lock().ok().and_then(|mut p| p.remove(&id));
             if let Some((tx, _permit)) = entry {
-                let _ = tx.send(outcome.map_err(Failure::Remote));
+                let _ = tx.send(outcome.map_err(|e| Failure::Remote(Box::new(e))));
             }
         }
         Inbound::Orphan(e) => {
@@ -338,15 +516,42 @@ fn dispatch(codec: &dyn Codec, shared: &Shared, text: &str) {
     }
 }
 
-/// A sink/stream pair over tokio channels, for tests: frames the engine sends arrive on the
-/// returned receiver; frames pushed into the returned sender reach the engine.
+/// A socket over tokio channels, for tests: frames the engine sends arrive on the returned
+/// receiver; frames pushed into the returned sender reach the engine.
 #[cfg(test)]
 pub(crate) fn channel_transport() -> (
-    FrameSink,
-    FrameStream,
+    Socket,
     mpsc::UnboundedReceiver<Frame>,
     mpsc::UnboundedSender<Result<Frame>>,
 ) {
+    use std::task::{Context, Poll};
+
+    struct Joined<Si, St> {
+        sink: Pin<Box<Si>>,
+        stream: Pin<Box<St>>,
+    }
+    impl<Si: Sink<Frame, Error = Error>, St> Sink<Frame> for Joined<Si, St> {
+        type Error = Error;
+        fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+            self.sink.as_mut().poll_ready(cx)
+        }
+        fn start_send(mut self: Pin<&mut Self>, f: Frame) -> Result<()> {
+            self.sink.as_mut().start_send(f)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+            self.sink.as_mut().poll_flush(cx)
+        }
+        fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+            self.sink.as_mut().poll_close(cx)
+        }
+    }
+    impl<Si, St: Stream> Stream for Joined<Si, St> {
+        type Item = St::Item;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<St::Item>> {
+            self.stream.as_mut().poll_next(cx)
+        }
+    }
+
     let (out_tx, out_rx) = mpsc::unbounded_channel::<Frame>();
     let (in_tx, in_rx) = mpsc::unbounded_channel::<Result<Frame>>();
     let sink = futures_util::sink::unfold(out_tx, |tx, f: Frame| async move {
@@ -359,7 +564,11 @@ pub(crate) fn channel_transport() -> (
             in_rx,
             |mut rx| async move { rx.recv().await.map(|f| (f, rx)) },
         );
-    (Box::pin(sink), Box::pin(stream), out_rx, in_tx)
+    let joined = Joined {
+        sink: Box::pin(sink),
+        stream: Box::pin(stream),
+    };
+    (Box::pin(joined), out_rx, in_tx)
 }
 
 #[cfg(test)]
@@ -377,8 +586,8 @@ mod tests {
 
     #[tokio::test]
     async fn out_of_order_replies_match_by_id() {
-        let (sink, stream, mut out, inp) = channel_transport();
-        let h = spawn(Arc::new(JsonRpc), sink, stream, None);
+        let (socket, mut out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
         let h1 = h.clone();
         let h2 = h.clone();
         let a = tokio::spawn(async move { h1.call(1, "a", &Value::Null, None).await });
@@ -411,9 +620,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_caller_holding_the_socket_writes_queued_calls_and_hands_over_their_replies() {
+        let (socket, mut out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
+        let a = tokio::spawn({
+            let h = h.clone();
+            async move { h.call(1, "a", &Value::Null, None).await }
+        });
+        let Some(Frame::Text(first)) = out.recv().await else {
+            panic!("no first frame")
+        };
+        assert_eq!(id_of(&first), 1);
+        // The first caller now holds the socket, waiting for its reply: the second call queues,
+        // and the first caller writes it.
+        let b = tokio::spawn({
+            let h = h.clone();
+            async move { h.call(2, "b", &Value::Null, None).await }
+        });
+        let Some(Frame::Text(second)) = out.recv().await else {
+            panic!("queued frame never written")
+        };
+        assert_eq!(id_of(&second), 2);
+        inp.send(Ok(Frame::Text(
+            r#"{"jsonrpc":"2.0","result":"A","id":1}"#.into(),
+        )))
+        .unwrap();
+        assert_eq!(a.await.unwrap().ok().unwrap().get(), "\"A\"");
+        // The first caller has left and woken the driver, which reads the second reply (well
+        // before its quiet-spell check would).
+        inp.send(Ok(Frame::Text(
+            r#"{"jsonrpc":"2.0","result":"B","id":2}"#.into(),
+        )))
+        .unwrap();
+        let rb = tokio::time::timeout(QUIET / 4, b).await;
+        assert_eq!(rb.unwrap().unwrap().ok().unwrap().get(), "\"B\"");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_notices_the_server_closing() {
+        let (socket, _out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
+        inp.send(Ok(Frame::Close(Some((1008, "not allowed".into())))))
+            .unwrap();
+        tokio::time::sleep(QUIET * 2).await;
+        assert!(!h.is_open(), "close frame unread on an idle connection");
+        match h.call(1, "x", &Value::Null, None).await {
+            Err(Failure::Local(Error::Closed { code, .. })) => assert_eq!(code, Some(1008)),
+            _ => panic!("expected the close error"),
+        }
+    }
+
+    #[tokio::test]
     async fn close_fails_every_pending_call_with_the_same_error() {
-        let (sink, stream, mut out, inp) = channel_transport();
-        let h = spawn(Arc::new(JsonRpc), sink, stream, None);
+        let (socket, mut out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
         let mut calls = vec![];
         for i in 0..5 {
             let h = h.clone();
@@ -445,8 +705,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_timed_out_call_keeps_its_slot_until_the_server_answers() {
-        let (sink, stream, mut out, inp) = channel_transport();
-        let h = spawn(Arc::new(JsonRpc), sink, stream, None);
+        let (socket, mut out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
         let sem = Arc::new(tokio::sync::Semaphore::new(1));
         let permit = sem.clone().acquire_owned().await.unwrap();
         let r = tokio::time::timeout(
@@ -469,8 +729,8 @@ mod tests {
 
     #[tokio::test]
     async fn remote_errors_reach_the_caller() {
-        let (sink, stream, mut out, inp) = channel_transport();
-        let h = spawn(Arc::new(JsonRpc), sink, stream, None);
+        let (socket, mut out, inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
         let c = tokio::spawn({
             let h = h.clone();
             async move { h.call(5, "user.query", &Value::Null, None).await }
@@ -488,25 +748,20 @@ mod tests {
 
     #[tokio::test]
     async fn legacy_handshake_then_calls() {
-        let (mut sink, mut stream, mut out, inp) = channel_transport();
+        let (mut socket, mut out, inp) = channel_transport();
         let codec: Arc<dyn Codec> = Arc::new(Legacy);
         inp.send(Ok(Frame::Text(
             r#"{"msg":"connected","session":"s"}"#.into(),
         )))
         .unwrap();
-        handshake(
-            codec.as_ref(),
-            &mut sink,
-            &mut stream,
-            Duration::from_secs(1),
-        )
-        .await
-        .unwrap();
+        handshake(codec.as_ref(), &mut socket, Duration::from_secs(1))
+            .await
+            .unwrap();
         let Some(Frame::Text(hello)) = out.recv().await else {
             panic!()
         };
         assert!(hello.contains(r#""msg":"connect""#));
-        let h = spawn(codec, sink, stream, None);
+        let h = spawn(codec, socket, None);
         let c = tokio::spawn({
             let h = h.clone();
             async move {
@@ -527,15 +782,15 @@ mod tests {
 
     #[tokio::test]
     async fn legacy_handshake_failure_and_timeout() {
-        let (mut sink, mut stream, _out, inp) = channel_transport();
+        let (mut socket, _out, inp) = channel_transport();
         inp.send(Ok(Frame::Text(r#"{"msg":"failed","version":"1"}"#.into())))
             .unwrap();
-        let e = handshake(&Legacy, &mut sink, &mut stream, Duration::from_secs(1))
+        let e = handshake(&Legacy, &mut socket, Duration::from_secs(1))
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Handshake { .. }));
-        let (mut sink, mut stream, _out, _inp) = channel_transport();
-        let e = handshake(&Legacy, &mut sink, &mut stream, Duration::from_millis(50))
+        let (mut socket, _out, _inp) = channel_transport();
+        let e = handshake(&Legacy, &mut socket, Duration::from_millis(50))
             .await
             .unwrap_err();
         assert!(e.is_timeout());
@@ -543,13 +798,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn keepalive_only_when_authenticated() {
-        let (sink, stream, mut out, _inp) = channel_transport();
-        let h = spawn(
-            Arc::new(JsonRpc),
-            sink,
-            stream,
-            Some(Duration::from_secs(20)),
-        );
+        let (socket, mut out, _inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, Some(Duration::from_secs(20)));
         tokio::time::sleep(Duration::from_secs(65)).await;
         assert!(out.try_recv().is_err(), "pinged before login");
         h.shared.authenticated.store(true, Ordering::Release);
@@ -562,8 +812,8 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_all_handles_closes_the_socket() {
-        let (sink, stream, mut out, _inp) = channel_transport();
-        let h = spawn(Arc::new(JsonRpc), sink, stream, None);
+        let (socket, mut out, _inp) = channel_transport();
+        let h = spawn(Arc::new(JsonRpc), socket, None);
         let shared = h.shared.clone();
         drop(h);
         assert_eq!(

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 
 use crate::client::{Endpoint, Options};
-use crate::engine::{Frame, FrameSink, FrameStream};
+use crate::engine::{Frame, Socket};
 use crate::error::{Error, Result, Stage};
 use crate::tls::{self, CertInfo, Tls};
 
@@ -32,7 +32,7 @@ pub(crate) async fn open(
     path: &str,
     opts: &Options,
     roots: Option<Arc<rustls::RootCertStore>>,
-) -> Result<(FrameSink, FrameStream)> {
+) -> Result<Socket> {
     let limit = opts.connect_timeout;
     let host = ep.host();
     let port = ep.port();
@@ -128,12 +128,7 @@ pub(crate) fn tls_error(host: &str, mode: &Tls, seen: &tls::Seen, e: std::io::Er
     }
 }
 
-async fn upgrade<S>(
-    stream: S,
-    ep: &Endpoint,
-    path: &str,
-    limit: Duration,
-) -> Result<(FrameSink, FrameStream)>
+async fn upgrade<S>(stream: S, ep: &Endpoint, path: &str, limit: Duration) -> Result<Socket>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -159,8 +154,19 @@ where
     .await
     .map_err(|_| timeout_err(Stage::Upgrade, limit))?
     .map_err(|e| upgrade_error(e, path))?;
-    let (w, r) = ws.split();
-    let sink = w
+    let socket = ws
+        .map(|m| match m {
+            Ok(Message::Text(t)) => Ok(Frame::Text(t.as_str().to_owned())),
+            Ok(Message::Close(c)) => {
+                Ok(Frame::Close(c.map(|c| {
+                    (u16::from(c.code), c.reason.as_str().to_owned())
+                })))
+            }
+            Ok(_) => Ok(Frame::Other),
+            Err(e) => Err(Error::Transport {
+                source: Box::new(e),
+            }),
+        })
         .with(|f: Frame| {
             futures_util::future::ready(Ok::<Message, tungstenite::Error>(match f {
                 Frame::Text(t) => Message::Text(t.into()),
@@ -176,19 +182,7 @@ where
         .sink_map_err(|e| Error::Transport {
             source: Box::new(e),
         });
-    let stream = r.map(|m| match m {
-        Ok(Message::Text(t)) => Ok(Frame::Text(t.as_str().to_owned())),
-        Ok(Message::Close(c)) => {
-            Ok(Frame::Close(c.map(|c| {
-                (u16::from(c.code), c.reason.as_str().to_owned())
-            })))
-        }
-        Ok(_) => Ok(Frame::Other),
-        Err(e) => Err(Error::Transport {
-            source: Box::new(e),
-        }),
-    });
-    Ok((Box::pin(sink), Box::pin(stream)))
+    Ok(Box::pin(socket))
 }
 
 fn upgrade_error(e: tungstenite::Error, path: &str) -> Error {
