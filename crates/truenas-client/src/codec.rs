@@ -102,13 +102,35 @@ pub(crate) trait Codec: Send + Sync + 'static {
     fn decode(&self, text: &str) -> Inbound;
 }
 
-/// Positional params: arrays as is, `null` as none, anything else as the single argument.
-fn params_text(params: &Value) -> String {
+/// One call frame, written in a single buffer: `opening` (up to and including `"id":`), the id
+/// (quoted when `quote_id`), the method, and the positional params (arrays as is, `null` as none,
+/// anything else as the single argument).
+fn call_frame(opening: &str, id: u64, quote_id: bool, method: &str, params: &Value) -> String {
+    use std::io::Write as _;
+    let mut out = Vec::with_capacity(opening.len() + method.len() + 48);
+    out.extend_from_slice(opening.as_bytes());
+    // Writing into a Vec cannot fail, nor can serializing a str or a Value.
+    let _ = if quote_id {
+        write!(out, "\"{id}\"")
+    } else {
+        write!(out, "{id}")
+    };
+    out.extend_from_slice(br#","method":"#);
+    let _ = serde_json::to_writer(&mut out, method);
+    out.extend_from_slice(br#","params":"#);
     match params {
-        Value::Array(_) => params.to_string(),
-        Value::Null => "[]".to_string(),
-        other => format!("[{other}]"),
+        Value::Array(_) => {
+            let _ = serde_json::to_writer(&mut out, params);
+        }
+        Value::Null => out.extend_from_slice(b"[]"),
+        other => {
+            out.push(b'[');
+            let _ = serde_json::to_writer(&mut out, other);
+            out.push(b']');
+        }
     }
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn parse_id(raw: &RawValue) -> Option<u64> {
@@ -170,11 +192,7 @@ impl Codec for JsonRpc {
     }
 
     fn encode_call(&self, id: u64, method: &str, params: &Value) -> String {
-        let method = Value::from(method);
-        format!(
-            r#"{{"jsonrpc":"2.0","id":{id},"method":{method},"params":{}}}"#,
-            params_text(params)
-        )
+        call_frame(r#"{"jsonrpc":"2.0","id":"#, id, false, method, params)
     }
 
     fn hello(&self) -> Option<String> {
@@ -235,11 +253,7 @@ impl Codec for Legacy {
     }
 
     fn encode_call(&self, id: u64, method: &str, params: &Value) -> String {
-        let method = Value::from(method);
-        format!(
-            r#"{{"msg":"method","id":"{id}","method":{method},"params":{}}}"#,
-            params_text(params)
-        )
+        call_frame(r#"{"msg":"method","id":"#, id, true, method, params)
     }
 
     fn hello(&self) -> Option<String> {

@@ -501,7 +501,7 @@ pub async fn upgrade(endpoint: &Endpoint, path: &str, options: &Options) -> Resu
     let limit = options.connect_timeout;
     let mut socket = transport::open(endpoint, path, options, None).await?;
     let (hello, is_reply) = hello_for(path);
-    let sent = tokio::time::timeout(limit, socket.send(Frame::Text(hello)))
+    let sent = tokio::time::timeout(limit, socket.send(Frame::Text(hello.into())))
         .await
         .map_err(|_| timeout_err(Stage::Handshake, limit))
         .and_then(|r| r);

@@ -21,6 +21,7 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, OwnedSemaphorePermit, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::codec::{Codec, Inbound, RemoteError};
 use crate::error::{Error, Result, Stage};
@@ -28,8 +29,8 @@ use crate::error::{Error, Result, Stage};
 /// A WebSocket frame as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Frame {
-    /// A text frame.
-    Text(String),
+    /// A text frame (tungstenite's buffer, shared rather than copied).
+    Text(Utf8Bytes),
     /// A close frame: code and reason, if any.
     Close(Option<(u16, String)>),
     /// Anything else (ping, pong, binary): ignored.
@@ -182,10 +183,10 @@ impl<'a> Reader<'a> {
                 None => Err((None, "connection lost".into())),
             },
             Some(text) = wire.queued.recv() => {
-                wire.socket.feed(Frame::Text(text)).await.map_err(lost_sending)?;
+                wire.socket.feed(Frame::Text(text.into())).await.map_err(lost_sending)?;
                 for _ in 1..BATCH {
                     let Ok(text) = wire.queued.try_recv() else { break };
-                    wire.socket.feed(Frame::Text(text)).await.map_err(lost_sending)?;
+                    wire.socket.feed(Frame::Text(text.into())).await.map_err(lost_sending)?;
                 }
                 wire.socket.flush().await.map_err(lost_sending)?;
                 Ok(Step::Wrote)
@@ -271,7 +272,7 @@ impl Handle {
             id: Some(id),
         };
         let sent = match reader.wire() {
-            Ok(wire) => match wire.socket.feed(Frame::Text(text)).await {
+            Ok(wire) => match wire.socket.feed(Frame::Text(text.into())).await {
                 Ok(()) => {
                     unsent.id = None;
                     wire.socket.flush().await
@@ -284,17 +285,18 @@ impl Handle {
         if let Err(e) = sent {
             shared.fail_all(lost_sending(e));
         }
+        // Only the socket's holder answers calls, so the reply is checked after each frame rather
+        // than awaited: awaiting would make this task wake itself, and its next wait spurious.
         loop {
-            tokio::select! {
-                biased;
-                reply = &mut rx => {
-                    return settle(shared, reply);
+            match rx.try_recv() {
+                Ok(reply) => return reply,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err(Failure::Local(shared.close_error()));
                 }
-                step = reader.step(self.codec.as_ref()) => {
-                    if let Err(ended) = step {
-                        shared.fail_all(ended);
-                    }
-                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            if let Err(ended) = reader.step(self.codec.as_ref()).await {
+                shared.fail_all(ended);
             }
         }
     }
@@ -343,7 +345,7 @@ pub(crate) async fn handshake(
         return Ok(());
     };
     let fut = async {
-        socket.send(Frame::Text(hello)).await?;
+        socket.send(Frame::Text(hello.into())).await?;
         loop {
             match socket.next().await {
                 Some(Ok(Frame::Text(t))) => match codec.decode(&t) {
@@ -469,7 +471,7 @@ async fn drive(codec: Arc<dyn Codec>, shared: Arc<Shared>, keepalive: Option<Dur
                         let text = codec.encode_call(ping_seq, "core.ping", &Value::Null);
                         tracing::trace!("keep-alive core.ping");
                         let sent = match reader.wire() {
-                            Ok(wire) => wire.socket.send(Frame::Text(text)).await,
+                            Ok(wire) => wire.socket.send(Frame::Text(text.into())).await,
                             Err(e) => Err(e),
                         };
                         if let Err(e) = sent {

@@ -156,7 +156,7 @@ where
     .map_err(|e| upgrade_error(e, path))?;
     let socket = ws
         .map(|m| match m {
-            Ok(Message::Text(t)) => Ok(Frame::Text(t.as_str().to_owned())),
+            Ok(Message::Text(t)) => Ok(Frame::Text(t)),
             Ok(Message::Close(c)) => {
                 Ok(Frame::Close(c.map(|c| {
                     (u16::from(c.code), c.reason.as_str().to_owned())
@@ -169,7 +169,7 @@ where
         })
         .with(|f: Frame| {
             futures_util::future::ready(Ok::<Message, tungstenite::Error>(match f {
-                Frame::Text(t) => Message::Text(t.into()),
+                Frame::Text(t) => Message::Text(t),
                 Frame::Close(c) => {
                     Message::Close(c.map(|(code, reason)| tungstenite::protocol::CloseFrame {
                         code: code.into(),
