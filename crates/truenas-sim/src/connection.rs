@@ -103,6 +103,10 @@ impl Session {
 
     /// Frame-size limits of `utils/limits.py`, checked before parsing.
     pub(crate) fn size_violation(&self, text: &str) -> Option<(u16, String)> {
+        // Characters never outnumber bytes: a short frame needs no count (nor the state lock).
+        if text.len() <= ANON_MAX {
+            return None;
+        }
         let len = text.chars().count();
         if self.conn.authenticated() {
             (len > AUTH_MAX).then(|| (1009, "Max message length is 64 kB".to_owned()))

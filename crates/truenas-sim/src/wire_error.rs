@@ -240,6 +240,18 @@ pub(crate) fn jsonrpc_error_frame(id: &Value, error: Value) -> String {
     json!({"jsonrpc": "2.0", "error": error, "id": id}).to_string()
 }
 
+/// A JSON-RPC success frame, written in one buffer (every call's reply: kept cheap).
+pub(crate) fn jsonrpc_result_frame(id: &Value, result: &Value) -> String {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
+    // Serializing a Value into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, result);
+    out.extend_from_slice(br#","id":"#);
+    let _ = serde_json::to_writer(&mut out, id);
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// A JSON-RPC error without `data` (-32700, -32600, -32601, -32000).
 pub(crate) fn jsonrpc_plain_error(id: &Value, code: i64, message: &str) -> String {
     jsonrpc_error_frame(id, json!({"code": code, "message": message}))

@@ -80,6 +80,46 @@ async fn bad_id_type() {
     );
 }
 
+/// Frames the typed fast reader declines reach the generic reader, with the same answers.
+#[tokio::test]
+async fn unusual_but_valid_frames_get_the_generic_answers() {
+    let sim = start(demo()).await;
+    let mut ws = connect(&sim, "/api/current").await;
+    // An escaped "2.0" is still "2.0".
+    ws.send(r#"{"jsonrpc":"2\u002e0","id":"e","method":"core.ping"}"#)
+        .await;
+    let r = ws.recv().await;
+    assert_eq!(
+        (r["id"].clone(), r["result"].clone()),
+        (json!("e"), json!("pong")),
+        "{r}"
+    );
+    // A repeated key: the last one wins, as in Python's json.
+    ws.send(r#"{"jsonrpc":"2.0","id":"d","method":"no.such","method":"core.ping"}"#)
+        .await;
+    let r = ws.recv().await;
+    assert_eq!(
+        (r["id"].clone(), r["result"].clone()),
+        (json!("d"), json!("pong")),
+        "{r}"
+    );
+    // A null id is answered, with a null id.
+    ws.send(r#"{"jsonrpc":"2.0","id":null,"method":"core.ping"}"#)
+        .await;
+    let r = ws.recv().await;
+    assert!(r.get("id").is_some_and(Value::is_null), "{r}");
+    assert_eq!(r["result"], "pong");
+    // Null params are not an array.
+    ws.send(r#"{"jsonrpc":"2.0","id":"n","method":"core.ping","params":null}"#)
+        .await;
+    let r = ws.recv().await;
+    assert_eq!(
+        r["error"],
+        json!({"code": -32600, "message": "'params' member must be of type array"}),
+        "{r}"
+    );
+}
+
 #[tokio::test]
 async fn malformed_without_id_is_dropped_silently() {
     let sim = start(demo()).await;
