@@ -20,8 +20,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Design: a driver task owns the socket; [`Client`] is a cloneable handle; replies are matched by
-//! id; at most 20 calls are in flight (the server's limit), others wait. After a drop, in-flight
+//! Design: [`Client`] is a cloneable handle on one socket. A lone caller writes its call and reads
+//! its own reply; concurrent callers queue their frames for whoever holds the socket, and a
+//! background task reads for calls left waiting. Replies are matched by id; at most 20 calls are
+//! in flight (the server's limit), others wait. After a drop, in-flight
 //! calls fail with a retryable [`Error::Closed`], and the next call reconnects with jittered
 //! exponential backoff and logs in again with the same credentials.
 
