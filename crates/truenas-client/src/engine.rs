@@ -586,21 +586,27 @@ mod tests {
         }
     }
 
+    /// Starts call `id` (no params) on a task of its own.
+    fn spawn_call(h: &Handle, id: u64, method: &'static str) -> tokio::task::JoinHandle<Reply> {
+        let h = h.clone();
+        tokio::spawn(async move { h.call(id, method, &Value::Null, None).await })
+    }
+
+    /// The id of the next text frame the engine writes.
+    async fn next_sent_id(out: &mut mpsc::UnboundedReceiver<Frame>) -> u64 {
+        match out.recv().await {
+            Some(Frame::Text(t)) => id_of(&t),
+            other => panic!("expected a call frame, got {other:?}"),
+        }
+    }
+
     #[tokio::test]
     async fn out_of_order_replies_match_by_id() {
         let (socket, mut out, inp) = channel_transport();
         let h = spawn(Arc::new(JsonRpc), socket, None);
-        let h1 = h.clone();
-        let h2 = h.clone();
-        let a = tokio::spawn(async move { h1.call(1, "a", &Value::Null, None).await });
-        let b = tokio::spawn(async move { h2.call(2, "b", &Value::Null, None).await });
-        let mut ids = vec![];
-        for _ in 0..2 {
-            let Some(Frame::Text(t)) = out.recv().await else {
-                panic!()
-            };
-            ids.push(id_of(&t));
-        }
+        let a = spawn_call(&h, 1, "a");
+        let b = spawn_call(&h, 2, "b");
+        let mut ids = vec![next_sent_id(&mut out).await, next_sent_id(&mut out).await];
         ids.sort();
         assert_eq!(ids, vec![1, 2]);
         inp.send(Ok(Frame::Text(
@@ -625,24 +631,12 @@ mod tests {
     async fn the_caller_holding_the_socket_writes_queued_calls_and_hands_over_their_replies() {
         let (socket, mut out, inp) = channel_transport();
         let h = spawn(Arc::new(JsonRpc), socket, None);
-        let a = tokio::spawn({
-            let h = h.clone();
-            async move { h.call(1, "a", &Value::Null, None).await }
-        });
-        let Some(Frame::Text(first)) = out.recv().await else {
-            panic!("no first frame")
-        };
-        assert_eq!(id_of(&first), 1);
+        let a = spawn_call(&h, 1, "a");
+        assert_eq!(next_sent_id(&mut out).await, 1);
         // The first caller now holds the socket, waiting for its reply: the second call queues,
         // and the first caller writes it.
-        let b = tokio::spawn({
-            let h = h.clone();
-            async move { h.call(2, "b", &Value::Null, None).await }
-        });
-        let Some(Frame::Text(second)) = out.recv().await else {
-            panic!("queued frame never written")
-        };
-        assert_eq!(id_of(&second), 2);
+        let b = spawn_call(&h, 2, "b");
+        assert_eq!(next_sent_id(&mut out).await, 2);
         inp.send(Ok(Frame::Text(
             r#"{"jsonrpc":"2.0","result":"A","id":1}"#.into(),
         )))
@@ -676,15 +670,9 @@ mod tests {
     async fn close_fails_every_pending_call_with_the_same_error() {
         let (socket, mut out, inp) = channel_transport();
         let h = spawn(Arc::new(JsonRpc), socket, None);
-        let mut calls = vec![];
-        for i in 0..5 {
-            let h = h.clone();
-            calls.push(tokio::spawn(async move {
-                h.call(i, "x", &Value::Null, None).await
-            }));
-        }
+        let calls: Vec<_> = (0..5).map(|i| spawn_call(&h, i, "x")).collect();
         for _ in 0..5 {
-            out.recv().await.unwrap();
+            next_sent_id(&mut out).await;
         }
         inp.send(Ok(Frame::Close(Some((1011, "'msg'".into())))))
             .unwrap();
@@ -733,11 +721,8 @@ mod tests {
     async fn remote_errors_reach_the_caller() {
         let (socket, mut out, inp) = channel_transport();
         let h = spawn(Arc::new(JsonRpc), socket, None);
-        let c = tokio::spawn({
-            let h = h.clone();
-            async move { h.call(5, "user.query", &Value::Null, None).await }
-        });
-        out.recv().await.unwrap();
+        let c = spawn_call(&h, 5, "user.query");
+        assert_eq!(next_sent_id(&mut out).await, 5);
         inp.send(Ok(Frame::Text(r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"Method call error","data":{"error":13,"errname":"EACCES","reason":"[EACCES] Not authorized","trace":null,"extra":null}},"id":5}"#.into()))).unwrap();
         match c.await.unwrap() {
             Err(Failure::Remote(e)) => {

@@ -85,39 +85,42 @@ async fn bad_id_type() {
 async fn unusual_but_valid_frames_get_the_generic_answers() {
     let sim = start(demo()).await;
     let mut ws = connect(&sim, "/api/current").await;
-    // An escaped "2.0" is still "2.0".
-    ws.send(r#"{"jsonrpc":"2\u002e0","id":"e","method":"core.ping"}"#)
-        .await;
-    let r = ws.recv().await;
-    assert_eq!(
-        (r["id"].clone(), r["result"].clone()),
-        (json!("e"), json!("pong")),
-        "{r}"
-    );
-    // A repeated key: the last one wins, as in Python's json.
-    ws.send(r#"{"jsonrpc":"2.0","id":"d","method":"no.such","method":"core.ping"}"#)
-        .await;
-    let r = ws.recv().await;
-    assert_eq!(
-        (r["id"].clone(), r["result"].clone()),
-        (json!("d"), json!("pong")),
-        "{r}"
-    );
-    // A null id is answered, with a null id.
-    ws.send(r#"{"jsonrpc":"2.0","id":null,"method":"core.ping"}"#)
-        .await;
-    let r = ws.recv().await;
-    assert!(r.get("id").is_some_and(Value::is_null), "{r}");
-    assert_eq!(r["result"], "pong");
-    // Null params are not an array.
-    ws.send(r#"{"jsonrpc":"2.0","id":"n","method":"core.ping","params":null}"#)
-        .await;
-    let r = ws.recv().await;
-    assert_eq!(
-        r["error"],
-        json!({"code": -32600, "message": "'params' member must be of type array"}),
-        "{r}"
-    );
+    let cases = [
+        // An escaped "2.0" is still "2.0".
+        (
+            r#"{"jsonrpc":"2\u002e0","id":"e","method":"core.ping"}"#,
+            json!("e"),
+            "result",
+            json!("pong"),
+        ),
+        // A repeated key: the last one wins, as in Python's json.
+        (
+            r#"{"jsonrpc":"2.0","id":"d","method":"no.such","method":"core.ping"}"#,
+            json!("d"),
+            "result",
+            json!("pong"),
+        ),
+        // A null id is answered, with a null id.
+        (
+            r#"{"jsonrpc":"2.0","id":null,"method":"core.ping"}"#,
+            Value::Null,
+            "result",
+            json!("pong"),
+        ),
+        // Null params are not an array.
+        (
+            r#"{"jsonrpc":"2.0","id":"n","method":"core.ping","params":null}"#,
+            json!("n"),
+            "error",
+            json!({"code": -32600, "message": "'params' member must be of type array"}),
+        ),
+    ];
+    for (frame, id, key, want) in cases {
+        ws.send(frame).await;
+        let r = ws.recv().await;
+        assert_eq!(r.get("id"), Some(&id), "{frame} -> {r}");
+        assert_eq!(r[key], want, "{frame} -> {r}");
+    }
 }
 
 #[tokio::test]
