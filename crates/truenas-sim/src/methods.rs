@@ -309,25 +309,18 @@ fn user_entries(conn: &Conn) -> Vec<Value> {
     user_entries_matching(conn, None)
 }
 
-/// A top-level `["username", "=" | "C=", NAME]` filter, if the query has one.
-fn username_condition(filters: Option<&Value>) -> Option<(bool, String)> {
+/// A top-level condition on `username` (the common one-user query), if the query has one.
+fn username_condition(filters: Option<&Value>) -> Option<&[Value]> {
     filters?.as_array()?.iter().find_map(|f| {
         let f = f.as_array()?;
-        match (
-            f.first()?.as_str()?,
-            f.get(1)?.as_str()?,
-            f.get(2)?.as_str()?,
-        ) {
-            ("username", "=", name) => Some((false, name.to_owned())),
-            ("username", "C=", name) => Some((true, name.to_lowercase())),
-            _ => None,
-        }
+        (f.first()?.as_str()? == "username").then_some(f.as_slice())
     })
 }
 
 /// The entries `user.query` filters. Building an entry costs a clone and a role lookup, so a
-/// username condition (the common one-user query) picks its candidates first; the query's full
-/// filter still runs on them afterwards.
+/// username condition picks its candidates first (top-level conditions all must hold, and a
+/// stored user's username is its entry's); the query's full filter still runs on them
+/// afterwards, and reports any malformed condition.
 fn user_entries_matching(conn: &Conn, filters: Option<&Value>) -> Vec<Value> {
     let wanted = username_condition(filters);
     let reveal = conn.creds().is_some_and(|c| c.has_role("ACCOUNT_WRITE"));
@@ -337,18 +330,9 @@ fn user_entries_matching(conn: &Conn, filters: Option<&Value>) -> Vec<Value> {
         .users
         .iter()
         .filter(|u| {
-            let Some((fold, name)) = &wanted else {
-                return true;
-            };
-            let username = u
-                .get("username")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if *fold {
-                username.to_lowercase() == *name
-            } else {
-                username == name
-            }
+            wanted.is_none_or(|cond| {
+                query::matches_one(&json!({"username": u.get("username")}), cond).unwrap_or(true)
+            })
         })
         .map(|u| {
             let mut e = store.entry(u, now);

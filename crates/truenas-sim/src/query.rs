@@ -54,7 +54,8 @@ fn contains(container: &Value, item: &Value) -> bool {
     }
 }
 
-fn matches_one(entry: &Value, filter: &[Value]) -> Result<bool, MethodError> {
+/// One `[field, op, value]` condition against `entry`.
+pub(crate) fn matches_one(entry: &Value, filter: &[Value]) -> Result<bool, MethodError> {
     let [field, op, value] = filter else {
         return Err(bad("filters", "Invalid filter"));
     };
