@@ -165,6 +165,17 @@ impl<'a> Reader<'a> {
         wire.socket.flush().await.map_err(lost_sending)
     }
 
+    /// Closes the socket (1000) for a client that has let go of every handle.
+    async fn close(&mut self) -> Ended {
+        if let Ok(wire) = self.wire() {
+            let _ = wire
+                .socket
+                .send(Frame::Close(Some((1000, String::new()))))
+                .await;
+        }
+        (Some(1000), "client closed the connection".into())
+    }
+
     /// Reads one frame and dispatches it, or writes the frames callers queued.
     async fn step(&mut self, codec: &dyn Codec) -> std::result::Result<Step, Ended> {
         let shared = self.shared;
@@ -430,13 +441,7 @@ async fn drive(codec: Arc<dyn Codec>, shared: Arc<Shared>, keepalive: Option<Dur
         };
         let mut reader = Reader::new(&shared, wire);
         if closing {
-            if let Ok(wire) = reader.wire() {
-                let _ = wire
-                    .socket
-                    .send(Frame::Close(Some((1000, String::new()))))
-                    .await;
-            }
-            break (Some(1000), "client closed the connection".into());
+            break reader.close().await;
         }
         if let Err(ended) = reader.flush().await {
             break ended;
@@ -452,10 +457,7 @@ async fn drive(codec: Arc<dyn Codec>, shared: Arc<Shared>, keepalive: Option<Dur
                         return;
                     }
                     if shared.handles_gone.load(Ordering::Acquire) {
-                        if let Ok(wire) = reader.wire() {
-                            let _ = wire.socket.send(Frame::Close(Some((1000, String::new())))).await;
-                        }
-                        break 'life (Some(1000), "client closed the connection".into());
+                        break 'life reader.close().await;
                     }
                 }
                 step = reader.step(codec.as_ref()) => match step {
