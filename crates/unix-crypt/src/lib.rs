@@ -87,11 +87,7 @@ impl Scheme {
 /// See the crate documentation: locked, disabled, unsupported and malformed hashes, and a
 /// password with a NUL byte (which crypt(3) would silently cut short), are errors, not `false`.
 pub fn verify(password: &[u8], hash: &str) -> Result<bool> {
-    let checked = verify_uncounted(password, hash);
-    if checked.is_ok() {
-        OPERATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-    checked
+    counted(verify_uncounted(password, hash))
 }
 
 fn verify_uncounted(password: &[u8], hash: &str) -> Result<bool> {
@@ -126,11 +122,7 @@ fn verify_uncounted(password: &[u8], hash: &str) -> Result<bool> {
 /// [`Error::PasswordContainsNul`]; [`Error::PasswordTooLong`] for bcrypt over 72 bytes;
 /// [`Error::Random`] if the OS random source fails.
 pub fn hash(password: &[u8], scheme: Scheme) -> Result<String> {
-    let made = hash_uncounted(password, scheme);
-    if made.is_ok() {
-        OPERATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-    made
+    counted(hash_uncounted(password, scheme))
 }
 
 /// Hash computations this process has completed through [`verify`] and [`hash`] (one per call
@@ -140,6 +132,14 @@ pub fn operations() -> u64 {
 }
 
 static OPERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a hash computation that completed.
+fn counted<T>(done: Result<T>) -> Result<T> {
+    if done.is_ok() {
+        OPERATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+    done
+}
 
 fn hash_uncounted(password: &[u8], scheme: Scheme) -> Result<String> {
     if password.contains(&0) {
