@@ -85,7 +85,9 @@ fn cli_resets_and_checks_against_the_simulator_binary() {
 #[test]
 fn portal_is_ready_against_the_simulator_binary() {
     let (_sim, addr) = simulator(&[]);
-    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", testkit::free_port().unwrap())
+        .parse()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "an-e2e-secret-key-that-is-long-enough-0123456789").unwrap();

@@ -266,7 +266,7 @@ fn the_compose_settings_start_a_ready_portal() {
     // real NAS has (its address, certificate, key owner) and the container paths swapped.
     let mut env = env_of(dockerfile.iter());
     env.extend(compose.environment.clone());
-    let listen = format!("127.0.0.1:{}", free_port());
+    let listen = format!("127.0.0.1:{}", testkit::free_port().unwrap());
     env.insert("SELFPASS_LISTEN".into(), listen.clone());
     env.insert("TRUENAS_HOST".into(), sim_addr.ip().to_string());
     env.insert("TRUENAS_PORT".into(), sim_addr.port().to_string());

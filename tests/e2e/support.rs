@@ -80,8 +80,9 @@ impl Drop for Server {
     }
 }
 
-/// The simulator binary with the demo data set on a free port; returns it and its address.
-pub fn simulator(extra: &[&str]) -> (Server, SocketAddr) {
+/// The simulator binary with the demo data set on a free port; returns it and the line it
+/// announces itself with (`listening on ws://ADDR`, or `wss://ADDR fingerprint=sha256:HEX`).
+fn spawn_simulator(extra: &[&str]) -> (Server, String) {
     let mut command = Command::new(binary("truenas-sim"));
     command
         .args(["--demo", "--listen", "127.0.0.1:0"])
@@ -89,6 +90,11 @@ pub fn simulator(extra: &[&str]) -> (Server, SocketAddr) {
         .stdout(Stdio::piped());
     let mut server = Server::spawn(command);
     let line = server.stdout_line("listening on", Duration::from_secs(20));
+    (server, line)
+}
+
+/// The address in the simulator's `listening on` line.
+fn announced_address(line: &str) -> SocketAddr {
     let addr = line
         .rsplit("://")
         .next()
@@ -96,28 +102,23 @@ pub fn simulator(extra: &[&str]) -> (Server, SocketAddr) {
         .split_whitespace()
         .next()
         .unwrap();
-    (server, addr.parse().unwrap())
+    addr.parse().unwrap()
+}
+
+/// The simulator binary with the demo data set on a free port; returns it and its address.
+pub fn simulator(extra: &[&str]) -> (Server, SocketAddr) {
+    let (server, line) = spawn_simulator(extra);
+    let addr = announced_address(&line);
+    (server, addr)
 }
 
 /// The simulator binary over TLS (self-signed); returns it, its address and the certificate's
 /// fingerprint as `TRUENAS_TLS_FINGERPRINT` takes it.
 pub fn simulator_tls() -> (Server, SocketAddr, String) {
-    let mut command = Command::new(binary("truenas-sim"));
-    command
-        .args(["--demo", "--tls", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped());
-    let mut server = Server::spawn(command);
-    // listening on wss://127.0.0.1:PORT fingerprint=sha256:HEX
-    let line = server.stdout_line("fingerprint=", Duration::from_secs(20));
-    let (_, rest) = line.split_once("wss://").unwrap();
-    let (addr, fingerprint) = rest.split_once(" fingerprint=").unwrap();
-    (server, addr.parse().unwrap(), fingerprint.trim().to_owned())
-}
-
-/// A TCP port free on loopback right now.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    let (server, line) = spawn_simulator(&["--tls"]);
+    let addr = announced_address(&line);
+    let (_, fingerprint) = line.split_once(" fingerprint=").unwrap();
+    (server, addr, fingerprint.trim().to_owned())
 }
 
 /// Environment pointing the CLI or portal at a simulator.
